@@ -1,0 +1,56 @@
+/*
+ * labstack.c - the `labstack` command: a dispatcher.
+ *
+ * `labstack` itself is meant to be run by unprivileged users (later: `run`,
+ * `status`, `policy`, `audit` talk to the supervisor), so it never links the
+ * privileged sandbox library.  `labstack sandbox ...`, the direct root-only entry
+ * point, is a separate program, `labstack-sandbox`, found next to this one and
+ * exec'd with the remaining arguments, the way git runs its subcommands.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static void usage(FILE *f) {
+    fputs("Usage: labstack COMMAND [ARGS...]\n"
+          "\n"
+          "Commands:\n"
+          "  sandbox run [OPTIONS] -- CMD [ARGS...]   run CMD in a sandbox directly (root only)\n"
+          "\n"
+          "Run `labstack sandbox run --help` for the options.\n",
+          f);
+}
+
+int main(int argc, char **argv) {
+    char self[PATH_MAX], helper[PATH_MAX + 32];
+
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "sandbox") != 0) {
+        fprintf(stderr, "labstack: unknown command \"%s\"\n", argv[1]);
+        usage(stderr);
+        return 2;
+    }
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n < 0) {
+        fprintf(stderr, "labstack: cannot find my own location: %s\n", strerror(errno));
+        return 125;
+    }
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (slash)
+        *slash = '\0';
+    snprintf(helper, sizeof(helper), "%s/labstack-sandbox", self);
+    argv[1] = helper;
+    execv(helper, argv + 1);
+    fprintf(stderr, "labstack: cannot run %s: %s\n", helper, strerror(errno));
+    return 125;
+}

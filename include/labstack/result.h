@@ -1,0 +1,49 @@
+/*
+ * result.h - what one sandboxed run produced, and its JSON form.
+ *
+ * The result is shared by the privileged side (the sandbox library fills it) and
+ * the unprivileged side (clients read the JSON), so it lives in common/ and the
+ * client never links the sandbox library.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "labstack/error.h"
+
+enum ls_reason {
+    LS_REASON_NONE = 0,       /* not finished */
+    LS_REASON_EXITED,         /* the command exited; exit_code is valid */
+    LS_REASON_SIGNALED,       /* the command was killed by `signal` */
+    LS_REASON_TIMEOUT,        /* the wall-clock limit was reached; everything was killed */
+    LS_REASON_OUTPUT_LIMIT,   /* stdout or stderr passed its byte cap; everything was killed */
+    LS_REASON_SECCOMP,        /* killed by SIGSYS from the seccomp filter */
+    LS_REASON_SETUP_FAILED,   /* the sandbox could not be built; `error` says which step */
+    LS_REASON_CANCELLED,      /* the caller cancelled the run */
+};
+
+struct ls_result {
+    enum ls_reason reason;
+    int exit_code;            /* EXITED: the exit status; otherwise -1 */
+    int signal;               /* SIGNALED/SECCOMP/TIMEOUT...: the signal that ended the command, else 0 */
+    uint64_t wall_ms;         /* clone to reap */
+    uint64_t user_ms;         /* CPU time of every process of the sandbox, user mode */
+    uint64_t sys_ms;          /* ... kernel mode */
+    uint64_t stdout_bytes;    /* bytes delivered to the caller (never more than the cap) */
+    uint64_t stderr_bytes;
+    bool stdout_truncated;    /* the command wrote more than the cap */
+    bool stderr_truncated;
+    uid_t host_uid;           /* the unprivileged host uid the sandbox ran as */
+    struct ls_error error;    /* SETUP_FAILED: the failing step and message */
+};
+
+/* "exited", "signaled", ... ; never NULL. */
+const char *ls_reason_name(enum ls_reason reason);
+
+/* Serialise to a compact JSON object (caller frees).  NULL on allocation failure. */
+char *ls_result_to_json(const struct ls_result *res);
+
+/* Parse the JSON form back; returns 0 or -EINVAL with err naming the field. */
+int ls_result_from_json(const char *json, struct ls_result *ret, struct ls_error *err);

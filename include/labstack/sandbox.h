@@ -1,0 +1,107 @@
+/*
+ * sandbox.h - build one sandbox, run one command in it, tear it down.
+ *
+ * This is the privileged library at the heart of labstack.  Only the supervisor and
+ * the direct `labstack sandbox run` entry point link it.  It never logs and never
+ * talks to the network; failures are returned as -errno plus a struct ls_error that
+ * names the step ("mount /proc: Permission denied").
+ *
+ * What a sandbox is (see docs/sandbox.md for why each step is safe):
+ *   new user, pid, mount, net, uts, ipc and cgroup namespaces (clone3 + pidfd);
+ *   uid 0 inside (or spec->uid) mapped to one unprivileged host uid taken from a
+ *   range, distinct per concurrently running sandbox; setgroups denied;
+ *   a root on a fresh tmpfs with read-only nosuid nodev binds, the workspace
+ *   read-write at /work (id-mapped so files keep their host owner), a limited tmpfs
+ *   at /tmp, a fresh /proc with masked and read-only paths, a minimal /dev;
+ *   pivot_root, the old root detached; only `lo`, up; a new session, fds 0/1/2 only,
+ *   a clean environment, rlimits, every capability set empty, no_new_privs, seccomp;
+ *   an init of ours as pid 1 that reaps orphans, runs the command and reports its
+ *   status; a wall-clock limit and output caps that kill the whole pid namespace.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "labstack/error.h"
+#include "labstack/result.h"
+
+struct ls_seccomp_program;
+
+/* A bind mount from the host into the sandbox.  Sources are host paths chosen by the
+ * operator (trusted); destinations are resolved beneath the new root, never through
+ * a symlink. */
+struct ls_bind {
+    const char *src;
+    const char *dst;   /* NULL: same as src */
+    bool writable;     /* default read-only */
+    bool optional;     /* a missing source is skipped instead of failing */
+};
+
+/* Range of host uids (and gids, same numbers) handed to sandboxes, one per running
+ * sandbox.  A slot is held by an flock()ed file under lock_dir while the sandbox
+ * lives; the kernel releases it if the holder dies. */
+struct ls_idmap_range {
+    uid_t base;            /* default 1000000 */
+    unsigned count;        /* default 65536 */
+    const char *lock_dir;  /* default /run/labstack/uids */
+};
+
+struct ls_rlimits {
+    uint64_t nofile;       /* open files (default 1024) */
+    uint64_t fsize;        /* bytes per file (default 1 GiB) */
+    uint64_t nproc;        /* backstop per host uid (default 1024); cgroups do the real work */
+    uint64_t cpu_s;        /* CPU seconds, 0 = unlimited */
+    uint64_t stack;        /* 0 = inherit */
+};
+
+/* Receives output as it arrives.  stream is 1 (stdout) or 2 (stderr).  Return 0 to go
+ * on, a negative value to cancel the run (reason CANCELLED). */
+typedef int (*ls_output_fn)(void *userdata, int stream, const char *buf, size_t len);
+
+struct ls_sandbox_spec {
+    const char *const *argv;       /* argv[0] is looked up in the sandbox's PATH */
+    const char *const *envp;       /* the whole environment; NULL: PATH, HOME, LANG only */
+    const char *workspace;         /* host directory bound read-write at /work; NULL: empty tmpfs */
+    const struct ls_bind *binds;   /* system binds; NULL: ls_sandbox_default_binds() */
+    size_t n_binds;
+    uid_t uid, gid;                /* identity inside the sandbox (default 0:0) */
+    const char *hostname;          /* default "sandbox" */
+    struct ls_idmap_range idmap;
+    uint64_t tmp_size;             /* bytes for /tmp (default 64 MiB) */
+    uint64_t tmp_inodes;           /* inodes for /tmp (default 16384) */
+    uint64_t work_size;            /* size of the tmpfs /work when there is no workspace */
+    struct ls_rlimits rlimits;
+    uint64_t timeout_ms;           /* wall clock, 0 = none */
+    uint64_t stdout_limit;         /* bytes, 0 = default 16 MiB */
+    uint64_t stderr_limit;
+    int stdin_fd;                  /* fd to read stdin from; -1: /dev/null */
+    const struct ls_seccomp_program *seccomp; /* NULL: the default program, built once */
+    ls_output_fn on_output;        /* NULL: output is counted and dropped */
+    void *userdata;
+};
+
+/* Fill spec with the defaults above (argv/envp left NULL). */
+void ls_sandbox_spec_init(struct ls_sandbox_spec *spec);
+
+/* The default read-only system binds (/usr, /lib, /lib64, /bin, /sbin, /etc essentials). */
+const struct ls_bind *ls_sandbox_default_binds(size_t *ret_n);
+
+/*
+ * Make the calling process fit to start sandboxes: it must be root in the initial
+ * user namespace and must carry no supplementary groups (they would follow the
+ * sandbox's processes into the new user namespace, where setgroups is denied).
+ * Drops supplementary groups.  Call once at program start.  Returns 0 or -errno.
+ */
+int ls_sandbox_prepare_caller(struct ls_error *err);
+
+/*
+ * Run spec->argv in a fresh sandbox and wait for it, delivering output to
+ * spec->on_output.  Returns 0 when a result was produced -- including runs that
+ * failed to set up (reason SETUP_FAILED, with ret->error filled) -- or -errno when
+ * the arguments are invalid (err filled).  Every process, mount and fd of the
+ * sandbox is gone when it returns.
+ */
+int ls_sandbox_run(const struct ls_sandbox_spec *spec, struct ls_result *ret, struct ls_error *err);

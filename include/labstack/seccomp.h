@@ -1,0 +1,96 @@
+/*
+ * seccomp.h - seccomp filters built once from a declarative spec, loaded many times.
+ *
+ * A spec is an allow-list plus argument-level denies.  ls_seccomp_build() compiles
+ * it with libseccomp (native architecture only, binary-tree optimisation) into an
+ * immutable program of one or two classic-BPF filters:
+ *
+ *   filter A, the allow-list: default ERRNO(default_errno); ALLOW rules (with or
+ *     without argument conditions); ERRNO/KILL rules without argument conditions;
+ *     every syscall number below LS_SECCOMP_NR_SPACE that libseccomp does not know
+ *     -> ERRNO(unknown_errno) so that a libc probing a newer syscall falls back;
+ *     any other architecture or ABI (i386, x32) -> kill the process.
+ *   filter B, the argument denies: default ALLOW; every ERRNO/KILL rule that has
+ *     argument conditions.  The kernel applies the most restrictive verdict of all
+ *     stacked filters, so such a deny holds even when filter A allows the syscall
+ *     unconditionally.
+ *
+ * The program is plain memory (no libseccomp context), safe to share between
+ * threads and to load from a child between clone() and execve().
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct ls_error;
+
+/* Syscall numbers [0, LS_SECCOMP_NR_SPACE) are covered by the "unknown" rule. */
+#define LS_SECCOMP_NR_SPACE 1024
+#define LS_SECCOMP_MAX_ARGS 6
+
+enum ls_seccomp_action {
+    LS_SECCOMP_ALLOW,
+    LS_SECCOMP_ERRNO, /* fail with errno_ret */
+    LS_SECCOMP_KILL,  /* kill the whole process with SIGSYS */
+};
+
+enum ls_seccomp_op {
+    LS_SECCOMP_EQ,
+    LS_SECCOMP_NE,
+    LS_SECCOMP_LT,
+    LS_SECCOMP_LE,
+    LS_SECCOMP_GT,
+    LS_SECCOMP_GE,
+    LS_SECCOMP_MASKED_EQ, /* (arg & mask) == value */
+};
+
+struct ls_seccomp_arg {
+    unsigned index;          /* 0..5 */
+    enum ls_seccomp_op op;
+    uint64_t value;
+    uint64_t mask;           /* MASKED_EQ only */
+};
+
+struct ls_seccomp_rule {
+    const char *syscall;     /* name as libseccomp knows it, e.g. "openat" */
+    enum ls_seccomp_action action;
+    int errno_ret;           /* ERRNO only */
+    unsigned n_args;         /* conditions, AND-ed */
+    struct ls_seccomp_arg args[LS_SECCOMP_MAX_ARGS];
+};
+
+struct ls_seccomp_spec {
+    int default_errno;       /* known syscalls that no rule allows (EPERM) */
+    int unknown_errno;       /* numbers libseccomp does not know (ENOSYS) */
+    const struct ls_seccomp_rule *rules;
+    size_t n_rules;
+    bool allow_unknown_names; /* false: a rule naming an unknown syscall is an error */
+};
+
+struct ls_seccomp_program;
+
+/* The built-in default: what a compiled test binary, a shell, make, gcc, Python and
+ * Node need; no mount family, namespaces, ptrace, keyring, bpf, perf, io_uring,
+ * userfaultfd, kernel modules, clock setting; socket() only for AF_UNIX, AF_INET,
+ * AF_INET6 and NETLINK_ROUTE; clone() without namespace flags; clone3 -> ENOSYS so
+ * libc falls back to clone(); mknod only for FIFOs and sockets; personality() only
+ * with harmless values; ioctl TIOCSTI/TIOCLINUX denied on the low 32 bits. */
+const struct ls_seccomp_spec *ls_seccomp_default_spec(void);
+
+/* Compile spec.  On success *ret owns a new program (free with ls_seccomp_program_free).
+ * On failure returns -errno and fills err, naming the rule (index and syscall). */
+int ls_seccomp_build(const struct ls_seccomp_spec *spec, struct ls_seccomp_program **ret,
+                     struct ls_error *err);
+
+/* Free; accepts NULL; returns NULL. */
+struct ls_seccomp_program *ls_seccomp_program_free(struct ls_seccomp_program *prog);
+
+/* Number of BPF instructions over all filters (for explain and benchmarks). */
+size_t ls_seccomp_program_length(const struct ls_seccomp_program *prog);
+
+/* Install the program's filters in the calling thread.  The caller must have set
+ * PR_SET_NO_NEW_PRIVS (or hold CAP_SYS_ADMIN).  Async-signal-safe: no allocation.
+ * Returns 0 or -errno. */
+int ls_seccomp_load(const struct ls_seccomp_program *prog);

@@ -1,0 +1,44 @@
+/*
+ * init.h - pid 1 of the sandbox, and the channel it talks to the parent on.
+ */
+#pragma once
+
+#include <stdint.h>
+
+#include "labstack/error.h"
+#include "labstack/macros.h"
+
+struct ls_seccomp_program;
+
+/* Messages on the parent<->child channel (a SOCK_SEQPACKET socketpair; one message
+ * per send, so a message is never torn). */
+enum chan_type {
+    CHAN_GO = 1,        /* parent -> child: maps written, network up; may carry the workspace fd */
+    CHAN_SETUP_ERROR,   /* child -> parent: a setup step failed (error filled) */
+    CHAN_EXEC_ERROR,    /* child -> parent: execve failed (error filled) */
+    CHAN_STARTED,       /* init -> parent: the command's process exists */
+    CHAN_STATUS,        /* init -> parent: value = the command's wait status */
+};
+
+struct chan_msg {
+    uint32_t type;
+    int32_t value;
+    struct ls_error error;
+};
+
+/* Send one message; async-signal-safe.  Returns 0 or -errno. */
+int chan_send(int fd, const struct chan_msg *m);
+
+struct init_exec {
+    const char *const *argv;
+    char *const *envp;
+    const struct ls_seccomp_program *seccomp;
+};
+
+/*
+ * Become the sandbox's init: start the command in a child (which installs the
+ * seccomp filter and execs), reap every orphan, and when the command ends send its
+ * wait status on chan and exit -- the kernel then kills whatever is left in the pid
+ * namespace.  Called with capabilities dropped and no_new_privs set.  Never returns.
+ */
+_noreturn_ void init_run(int chan, const struct init_exec *ex);

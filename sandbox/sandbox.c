@@ -1,0 +1,497 @@
+/*
+ * sandbox.c - the recipe: build one sandbox, run one command, tear it down.
+ *
+ * ls_sandbox_run() reads top to bottom as the list of steps (docs/sandbox.md says why
+ * each is safe):
+ *
+ *   parent                                   child (pid 1 of the new pid namespace)
+ *   ------                                   -----------------------------------------
+ *   validate the spec, build env/caps/filter
+ *   take a host uid from the range
+ *   pipes for stdout/stderr, a channel
+ *   clone3(new user, pid, mnt, net, uts,
+ *          ipc, cgroup ns) + pidfd  -------> wait on the channel
+ *   write uid/gid maps, deny setgroups
+ *   bring lo up (libnl)
+ *   id-map the workspace mount
+ *   send GO (+ workspace mount fd)  -------> fds 0/1/2 + channel only; become uid/gid
+ *                                            root on tmpfs, binds, /work, /tmp, /proc,
+ *                                            /dev; pivot_root; hostname; new session;
+ *                                            cwd /work; umask; rlimits; capabilities
+ *                                            empty; no_new_privs; init: start the
+ *                                            command (seccomp, execve), reap, report
+ *   stream output, enforce the wall clock,
+ *   reap init (the kernel has killed the
+ *   rest of the namespace), build the result
+ *   release the uid
+ *
+ * Nothing is mounted in the host's mount namespace and nothing is created on the
+ * host but the uid slot file, so teardown is: kill init, reap it, close fds.
+ */
+#include "labstack/sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "caps.h"
+#include "idmap.h"
+#include "init.h"
+#include "labstack/macros.h"
+#include "labstack/seccomp.h"
+#include "namespaces.h"
+#include "network.h"
+#include "process.h"
+#include "rootfs.h"
+#include "watch.h"
+
+#define MiB (1024ull * 1024ull)
+
+static const struct ls_bind default_binds[] = {
+    {.src = "/usr"},
+    {.src = "/bin"},
+    {.src = "/sbin"},
+    {.src = "/lib"},
+    {.src = "/lib64", .optional = true},
+    {.src = "/lib32", .optional = true},
+    {.src = "/libx32", .optional = true},
+    {.src = "/etc/passwd"},
+    {.src = "/etc/group"},
+    {.src = "/etc/hosts", .optional = true},
+    {.src = "/etc/nsswitch.conf", .optional = true},
+    {.src = "/etc/ld.so.cache", .optional = true},
+    {.src = "/etc/ld.so.conf", .optional = true},
+    {.src = "/etc/ld.so.conf.d", .optional = true},
+    {.src = "/etc/alternatives", .optional = true},
+    {.src = "/etc/ssl", .optional = true},
+    {.src = "/etc/ca-certificates", .optional = true},
+    {.src = "/etc/localtime", .optional = true},
+    {.src = "/etc/protocols", .optional = true},
+    {.src = "/etc/services", .optional = true},
+    {.src = "/etc/mime.types", .optional = true},
+};
+
+const struct ls_bind *ls_sandbox_default_binds(size_t *ret_n) {
+    *ret_n = ELEMENTSOF(default_binds);
+    return default_binds;
+}
+
+void ls_sandbox_spec_init(struct ls_sandbox_spec *spec) {
+    *spec = (struct ls_sandbox_spec){
+        .hostname = "sandbox",
+        .tmp_size = 64 * MiB,
+        .tmp_inodes = 16384,
+        .work_size = 64 * MiB,
+        .rlimits = {.nofile = 1024, .fsize = 1024 * MiB, .nproc = 1024},
+        .stdout_limit = 16 * MiB,
+        .stderr_limit = 16 * MiB,
+        .stdin_fd = -1,
+    };
+}
+
+int ls_sandbox_prepare_caller(struct ls_error *err) {
+    if (geteuid() != 0)
+        return ls_error_set(err, EPERM, "prepare", "sandboxes can only be created by root");
+    /* Supplementary groups would follow the sandbox into its user namespace, where
+     * setgroups is denied and they could not be dropped. */
+    if (setgroups(0, NULL) < 0)
+        return ls_error_set(err, errno, "prepare", "drop supplementary groups");
+    return 0;
+}
+
+/* The default seccomp program, compiled once per process and shared. */
+static pthread_once_t default_once = PTHREAD_ONCE_INIT;
+static struct ls_seccomp_program *default_prog;
+static struct ls_error default_prog_err;
+
+static void build_default_prog(void) {
+    ls_seccomp_build(ls_seccomp_default_spec(), &default_prog, &default_prog_err);
+}
+
+static uint64_t now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int validate(const struct ls_sandbox_spec *s, struct ls_error *err) {
+    if (!s->argv || !s->argv[0] || !s->argv[0][0])
+        return ls_error_set(err, EINVAL, "spec", "no command given");
+    if (s->n_binds && !s->binds)
+        return ls_error_set(err, EINVAL, "spec", "n_binds without binds");
+    if (s->tmp_size == 0 || s->tmp_inodes == 0)
+        return ls_error_set(err, EINVAL, "spec", "/tmp needs a non-zero size and inode count");
+    if (s->uid == (uid_t)-1 || s->gid == (gid_t)-1)
+        return ls_error_set(err, EINVAL, "spec", "uid/gid -1 is not a valid identity");
+    if (s->hostname && strlen(s->hostname) > 64)
+        return ls_error_set(err, EINVAL, "spec", "hostname longer than 64 bytes");
+    if (s->workspace && s->workspace[0] != '/')
+        return ls_error_set(err, EINVAL, "spec", "workspace \"%s\" is not an absolute path",
+                            s->workspace);
+    return 0;
+}
+
+/* Everything the child needs, prepared by the parent before clone: the child only
+ * reads it (its copy of the address space) and never allocates. */
+struct child_args {
+    const struct ls_sandbox_spec *spec;
+    const struct ls_bind *binds;
+    size_t n_binds;
+    int chan, stdin_fd, out_w, err_w;
+    cap_t empty_caps;
+    struct init_exec exec;
+};
+
+/* Receive GO (and the workspace mount fd, if any) from the parent.  Returns the fd
+ * (or -1), -EPIPE if the parent went away, or -errno. */
+static int child_wait_go(int chan) {
+    struct chan_msg m;
+    char cbuf[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+                        .msg_controllen = sizeof(cbuf)};
+    ssize_t n;
+
+    do
+        n = recvmsg(chan, &mh, MSG_CMSG_CLOEXEC);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return -errno;
+    if (n != sizeof(m) || m.type != CHAN_GO)
+        return -EPIPE;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+        int fd;
+        memcpy(&fd, CMSG_DATA(c), sizeof(fd));
+        return fd;
+    }
+    return -1;
+}
+
+_noreturn_ static void child_main(const struct child_args *a) {
+    const struct ls_sandbox_spec *s = a->spec;
+    struct chan_msg m = {.type = CHAN_SETUP_ERROR};
+    struct ls_error *e = &m.error;
+    int chan = a->chan, ws, r;
+
+    /* If the parent dies from here on, so does the sandbox (and with pid 1, all of it). */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || prctl(PR_SET_DUMPABLE, 0) < 0) {
+        ls_error_set_safe(e, errno, "prctl", "set parent-death signal / non-dumpable", NULL);
+        goto fail;
+    }
+    ws = child_wait_go(chan);
+    if (ws == -EPIPE)
+        _exit(125); /* the parent gave up; nothing to report to */
+    if (ws < -1) {
+        ls_error_set_safe(e, -ws, "sync", "wait for the parent", NULL);
+        goto fail;
+    }
+
+    /* 0/1/2 = stdin, stdout, stderr; 3 = channel; 4 = workspace mount.  All else closed. */
+    {
+        int keep[5] = {a->stdin_fd, a->out_w, a->err_w, chan, ws};
+        r = proc_arrange_fds(keep, ws >= 0 ? 5 : 4, e);
+        if (r < 0)
+            goto fail;
+        chan = 3;
+        ws = ws >= 0 ? 4 : -1;
+    }
+
+    /* Become the sandbox identity (the only one mapped).  Capabilities in the new user
+     * namespace stay until caps_drop_all(): root of the namespace is not mapped when
+     * uid != 0, and a switch to uid 0 keeps them. */
+    if (setresgid(s->gid, s->gid, s->gid) < 0 || setresuid(s->uid, s->uid, s->uid) < 0) {
+        ls_error_set_safe(e, errno, "identity", "setresuid/setresgid", NULL);
+        goto fail;
+    }
+
+    {
+        struct rootfs_config rc = {
+            .binds = a->binds,
+            .n_binds = a->n_binds,
+            .workspace_mnt = ws,
+            .work_size = s->work_size,
+            .tmp_size = s->tmp_size,
+            .tmp_inodes = s->tmp_inodes,
+        };
+        r = rootfs_setup(&rc, e);
+        if (r < 0)
+            goto fail;
+        if (ws >= 0)
+            close(ws);
+    }
+
+    const char *hn = s->hostname ? s->hostname : "sandbox";
+    if (sethostname(hn, strlen(hn)) < 0) {
+        ls_error_set_safe(e, errno, "hostname", "sethostname", hn);
+        goto fail;
+    }
+    if (setsid() < 0) {
+        ls_error_set_safe(e, errno, "session", "setsid", NULL);
+        goto fail;
+    }
+    if (chdir("/work") < 0) {
+        ls_error_set_safe(e, errno, "cwd", "chdir", "/work");
+        goto fail;
+    }
+    umask(022);
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            signal(sig, SIG_DFL); /* an ignored signal would survive execve */
+    r = proc_set_rlimits(&s->rlimits, e);
+    if (r < 0)
+        goto fail;
+    r = caps_drop_all(a->empty_caps, e);
+    if (r < 0)
+        goto fail;
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+        ls_error_set_safe(e, errno, "no_new_privs", "PR_SET_NO_NEW_PRIVS", NULL);
+        goto fail;
+    }
+    init_run(chan, &a->exec);
+
+fail:
+    chan_send(chan, &m);
+    _exit(125);
+}
+
+/* Parent: open the workspace as a detached mount, id-mapped so that its owner on
+ * disk is the sandbox's uid inside.  Returns the mount fd or -errno with err. */
+static int workspace_mount(const struct ls_sandbox_spec *s, pid_t pid, uid_t host_id,
+                           struct ls_error *err) {
+    _cleanup_close_ int mfd = -EBADF, userns = -EBADF;
+    struct stat st;
+
+    mfd = (int)syscall(SYS_open_tree, AT_FDCWD, s->workspace, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+    if (mfd < 0)
+        return ls_error_set(err, errno, "workspace", "open workspace %s", s->workspace);
+    if (fstat(mfd, &st) < 0)
+        return ls_error_set(err, errno, "workspace", "stat workspace %s", s->workspace);
+    if (!S_ISDIR(st.st_mode))
+        return ls_error_set(err, ENOTDIR, "workspace", "workspace %s", s->workspace);
+    /* The sandbox's own user namespace maps uid/gid -> host_id; when the workspace is
+     * owned by exactly that uid/gid on disk it is the right idmapping already. */
+    if (st.st_uid == s->uid && st.st_gid == s->gid)
+        userns = ns_open(pid, "user");
+    else
+        userns = ns_userns_for_map(st.st_uid, st.st_gid, host_id);
+    if (userns < 0)
+        return ls_error_set(err, -userns, "workspace", "user namespace for the workspace idmap");
+    struct mount_attr attr = {
+        .attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+        .userns_fd = (uint64_t)userns,
+    };
+    if (syscall(SYS_mount_setattr, mfd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
+        return ls_error_set(err, errno, "workspace",
+                            "id-map workspace %s (its filesystem must support id-mapped mounts)",
+                            s->workspace);
+    return TAKE_FD(mfd);
+}
+
+static int send_go(int chan, int fd) {
+    struct chan_msg m = {.type = CHAN_GO};
+    char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+    struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (fd >= 0) {
+        mh.msg_control = cbuf;
+        mh.msg_controllen = sizeof(cbuf);
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &fd, sizeof(fd));
+    }
+    return sendmsg(chan, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+static void fill_result(const struct watch *w, uint64_t wall_ms, uid_t host_id,
+                        struct ls_result *ret) {
+    *ret = (struct ls_result){
+        .exit_code = -1,
+        .wall_ms = wall_ms,
+        .user_ms = (uint64_t)w->usage.ru_utime.tv_sec * 1000 + (uint64_t)w->usage.ru_utime.tv_usec / 1000,
+        .sys_ms = (uint64_t)w->usage.ru_stime.tv_sec * 1000 + (uint64_t)w->usage.ru_stime.tv_usec / 1000,
+        .stdout_bytes = w->bytes[0],
+        .stderr_bytes = w->bytes[1],
+        .stdout_truncated = w->truncated[0],
+        .stderr_truncated = w->truncated[1],
+        .host_uid = host_id,
+    };
+    if (w->failed) {
+        ret->reason = LS_REASON_SETUP_FAILED;
+        ret->error = w->error;
+    } else if (w->killed_for != LS_REASON_NONE) {
+        ret->reason = w->killed_for;
+        ret->signal = SIGKILL;
+    } else if (w->have_status && WIFEXITED(w->status)) {
+        ret->reason = LS_REASON_EXITED;
+        ret->exit_code = WEXITSTATUS(w->status);
+    } else if (w->have_status && WIFSIGNALED(w->status)) {
+        ret->signal = WTERMSIG(w->status);
+        ret->reason = ret->signal == SIGSYS ? LS_REASON_SECCOMP : LS_REASON_SIGNALED;
+    } else {
+        ret->reason = LS_REASON_SETUP_FAILED;
+        ls_error_set(&ret->error, EIO, "init", "the sandbox's init ended without reporting a status");
+    }
+}
+
+int ls_sandbox_run(const struct ls_sandbox_spec *spec, struct ls_result *ret, struct ls_error *err) {
+    _cleanup_free_ char **env = NULL;
+    _cleanup_close_ int out_r = -EBADF, out_w = -EBADF, err_r = -EBADF, err_w = -EBADF;
+    _cleanup_close_ int chan_p = -EBADF, chan_c = -EBADF, pidfd = -EBADF, ws = -EBADF;
+    const struct ls_seccomp_program *prog = spec->seccomp;
+    struct idmap_slot slot = {.lock_fd = -EBADF, .dir_fd = -EBADF};
+    struct watch w = {0};
+    cap_t empty_caps = NULL;
+    uint64_t t0;
+    pid_t pid;
+    int r, p[2], sv[2];
+
+    /* 1. Check the request and prepare everything the child will only read. */
+    r = validate(spec, err);
+    if (r < 0)
+        return r;
+    const struct ls_bind *binds = spec->binds;
+    size_t n_binds = spec->n_binds;
+    if (!binds)
+        binds = ls_sandbox_default_binds(&n_binds);
+    r = rootfs_validate_binds(binds, n_binds, err);
+    if (r < 0)
+        return r;
+    if (getgroups(0, NULL) != 0)
+        return ls_error_set(err, EPERM, "prepare",
+                            "the caller has supplementary groups; call ls_sandbox_prepare_caller()");
+    if (!prog) {
+        pthread_once(&default_once, build_default_prog);
+        if (!default_prog) {
+            if (err)
+                *err = default_prog_err;
+            return -(default_prog_err.code ? default_prog_err.code : EINVAL);
+        }
+        prog = default_prog;
+    }
+    env = proc_build_env(spec, err);
+    if (!env)
+        return -EINVAL;
+    empty_caps = caps_prepare();
+    if (!empty_caps)
+        return ls_error_set(err, ENOMEM, "capabilities", "cap_init");
+
+    /* 2. A host uid of our own for this sandbox. */
+    r = idmap_acquire(&spec->idmap, &slot, err);
+    if (r < 0)
+        goto out;
+
+    /* 3. Output pipes and the parent<->child channel. */
+    if (pipe2(p, O_CLOEXEC) < 0) {
+        r = ls_error_set(err, errno, "pipes", "stdout pipe");
+        goto out;
+    }
+    out_r = p[0], out_w = p[1];
+    if (pipe2(p, O_CLOEXEC) < 0) {
+        r = ls_error_set(err, errno, "pipes", "stderr pipe");
+        goto out;
+    }
+    err_r = p[0], err_w = p[1];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+        r = ls_error_set(err, errno, "pipes", "channel");
+        goto out;
+    }
+    chan_p = sv[0], chan_c = sv[1];
+    if (fcntl(out_r, F_SETFL, O_NONBLOCK) < 0 || fcntl(err_r, F_SETFL, O_NONBLOCK) < 0) {
+        r = ls_error_set(err, errno, "pipes", "set non-blocking");
+        goto out;
+    }
+
+    /* 4. The namespaces. */
+    struct child_args ca = {
+        .spec = spec,
+        .binds = binds,
+        .n_binds = n_binds,
+        .chan = chan_c,
+        .stdin_fd = spec->stdin_fd,
+        .out_w = out_w,
+        .err_w = err_w,
+        .empty_caps = empty_caps,
+        .exec = {.argv = spec->argv, .envp = env, .seccomp = prog},
+    };
+    t0 = now_ms();
+    pid = ns_clone(NS_SANDBOX_FLAGS, &pidfd);
+    if (pid < 0) {
+        r = ls_error_set(err, -pid, "clone", "clone3 into new namespaces");
+        goto out;
+    }
+    if (pid == 0)
+        child_main(&ca);
+    out_w = safe_close(out_w);
+    err_w = safe_close(err_w);
+    chan_c = safe_close(chan_c);
+
+    w = (struct watch){
+        .pid = pid,
+        .pidfd = pidfd,
+        .chan = chan_p,
+        .out = {out_r, err_r},
+        .timeout_ms = spec->timeout_ms,
+        .limit = {spec->stdout_limit ? spec->stdout_limit : 16 * MiB,
+                  spec->stderr_limit ? spec->stderr_limit : 16 * MiB},
+        .on_output = spec->on_output,
+        .userdata = spec->userdata,
+    };
+
+    /* 5. From outside: identity maps, loopback, the workspace; then let it go. */
+    r = ns_write_id_maps(pid, spec->uid, spec->gid, slot.host_id);
+    if (r < 0) {
+        ls_error_set(&w.error, r, "uid_map", "write uid/gid maps for host uid %u",
+                     (unsigned)slot.host_id);
+        goto setup_failed;
+    }
+    r = net_setup_loopback(pid, &w.error);
+    if (r < 0)
+        goto setup_failed;
+    if (spec->workspace) {
+        ws = workspace_mount(spec, pid, slot.host_id, &w.error);
+        if (ws < 0) {
+            r = ws;
+            goto setup_failed;
+        }
+    }
+    r = send_go(chan_p, ws);
+    if (r < 0) {
+        ls_error_set(&w.error, r, "sync", "release the child");
+        goto setup_failed;
+    }
+    ws = safe_close(ws);
+
+    /* 6. Watch it until everything in it is dead. */
+    r = watch_run(&w, err);
+    fill_result(&w, now_ms() - t0, slot.host_id, ret);
+    r = 0; /* a result exists even when the loop failed; err says why */
+    goto out;
+
+setup_failed:
+    w.failed = true;
+    syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+    while (wait4(pid, NULL, 0, &w.usage) < 0 && errno == EINTR)
+        ;
+    fill_result(&w, now_ms() - t0, slot.host_id, ret);
+    r = 0;
+out:
+    idmap_release(&slot);
+    if (empty_caps)
+        cap_free(empty_caps);
+    return r;
+}

@@ -1,0 +1,175 @@
+/*
+ * watch.c - wait for a sandbox with pidfd + epoll, stream its output, enforce limits.
+ *
+ * One epoll set holds the init's pidfd, the two output pipes, the channel and a
+ * timerfd for the wall clock.  Nothing polls or sleeps.  Killing means SIGKILL to the
+ * sandbox's init through its pidfd (no pid-reuse race): the kernel then kills every
+ * process of the pid namespace before init's exit completes, so once init is reaped
+ * nothing of the sandbox runs and the pipes reach EOF as soon as they are drained.
+ */
+#include "watch.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "init.h"
+#include "labstack/macros.h"
+
+enum { EV_PIDFD = 1, EV_CHAN, EV_OUT, EV_ERR, EV_TIMER };
+
+void watch_kill(struct watch *w, enum ls_reason why) {
+    if (w->killed_for == LS_REASON_NONE)
+        w->killed_for = why;
+    if (w->pidfd >= 0)
+        syscall(SYS_pidfd_send_signal, w->pidfd, SIGKILL, NULL, 0);
+}
+
+static void handle_msg(struct watch *w, const struct chan_msg *m) {
+    switch (m->type) {
+    case CHAN_STARTED:
+        w->started = true;
+        break;
+    case CHAN_STATUS:
+        w->have_status = true;
+        w->status = m->value;
+        break;
+    case CHAN_SETUP_ERROR:
+    case CHAN_EXEC_ERROR:
+        if (!w->failed) {
+            w->failed = true;
+            w->error = m->error;
+            w->error.step[sizeof(w->error.step) - 1] = '\0';
+            w->error.msg[sizeof(w->error.msg) - 1] = '\0';
+        }
+        break;
+    default:
+        break; /* the child is ours; an unknown type would be a bug, not an attack */
+    }
+}
+
+/* Read what is queued on the channel.  Returns false at EOF. */
+static bool drain_chan(struct watch *w) {
+    for (;;) {
+        struct chan_msg m;
+        ssize_t n = recv(w->chan, &m, sizeof(m), MSG_DONTWAIT);
+        if (n < 0)
+            return errno == EAGAIN || errno == EINTR;
+        if (n == 0)
+            return false;
+        if ((size_t)n == sizeof(m))
+            handle_msg(w, &m);
+    }
+}
+
+/* Read one pipe until EAGAIN.  Returns false at EOF. */
+static bool drain_pipe(struct watch *w, int i) {
+    char buf[65536];
+    for (;;) {
+        ssize_t n = read(w->out[i], buf, sizeof(buf));
+        if (n < 0)
+            return errno == EAGAIN || errno == EINTR;
+        if (n == 0)
+            return false;
+        uint64_t room = w->limit[i] - w->bytes[i];
+        size_t take = (uint64_t)n < room ? (size_t)n : (size_t)room;
+        if (take > 0) {
+            w->bytes[i] += take;
+            if (w->on_output && w->on_output(w->userdata, i + 1, buf, take) < 0)
+                watch_kill(w, LS_REASON_CANCELLED);
+        }
+        if (take < (size_t)n) {
+            w->truncated[i] = true;
+            watch_kill(w, LS_REASON_OUTPUT_LIMIT);
+        }
+    }
+}
+
+static int add(int ep, int fd, uint32_t tag) {
+    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = tag};
+    return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+int watch_run(struct watch *w, struct ls_error *err) {
+    _cleanup_close_ int ep = -EBADF, tfd = -EBADF;
+    bool reaped = false, chan_open = true, open_[2] = {true, true};
+    int r = 0;
+
+    ep = epoll_create1(EPOLL_CLOEXEC);
+    if (ep < 0) {
+        r = ls_error_set(err, errno, "watch", "epoll_create1");
+        goto fail;
+    }
+    if ((r = add(ep, w->pidfd, EV_PIDFD)) < 0 || (r = add(ep, w->chan, EV_CHAN)) < 0 ||
+        (r = add(ep, w->out[0], EV_OUT)) < 0 || (r = add(ep, w->out[1], EV_ERR)) < 0) {
+        r = ls_error_set(err, -r, "watch", "epoll_ctl");
+        goto fail;
+    }
+    if (w->timeout_ms > 0) {
+        struct itimerspec its = {.it_value = {.tv_sec = (time_t)(w->timeout_ms / 1000),
+                                              .tv_nsec = (long)(w->timeout_ms % 1000) * 1000000L}};
+        tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+        if (tfd < 0 || timerfd_settime(tfd, 0, &its, NULL) < 0 || (r = add(ep, tfd, EV_TIMER)) < 0) {
+            r = ls_error_set(err, r < 0 ? -r : errno, "watch", "wall-clock timer");
+            goto fail;
+        }
+    }
+
+    while (!reaped || open_[0] || open_[1]) {
+        struct epoll_event evs[8];
+        int n = epoll_wait(ep, evs, 8, -1);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            r = ls_error_set(err, errno, "watch", "epoll_wait");
+            goto fail;
+        }
+        for (int i = 0; i < n; i++) {
+            switch (evs[i].data.u32) {
+            case EV_PIDFD:
+                if (wait4(w->pid, NULL, 0, &w->usage) == w->pid) {
+                    reaped = true;
+                    epoll_ctl(ep, EPOLL_CTL_DEL, w->pidfd, NULL);
+                    if (tfd >= 0)
+                        epoll_ctl(ep, EPOLL_CTL_DEL, tfd, NULL);
+                }
+                break;
+            case EV_CHAN:
+                if (chan_open && !drain_chan(w)) {
+                    chan_open = false;
+                    epoll_ctl(ep, EPOLL_CTL_DEL, w->chan, NULL);
+                }
+                break;
+            case EV_OUT:
+            case EV_ERR: {
+                int k = evs[i].data.u32 == EV_OUT ? 0 : 1;
+                if (open_[k] && !drain_pipe(w, k)) {
+                    open_[k] = false;
+                    epoll_ctl(ep, EPOLL_CTL_DEL, w->out[k], NULL);
+                }
+                break;
+            }
+            case EV_TIMER:
+                watch_kill(w, LS_REASON_TIMEOUT);
+                epoll_ctl(ep, EPOLL_CTL_DEL, tfd, NULL);
+                break;
+            }
+        }
+    }
+    /* Messages sent just before init exited are still queued. */
+    if (chan_open)
+        drain_chan(w);
+    return 0;
+
+fail:
+    watch_kill(w, LS_REASON_CANCELLED);
+    while (wait4(w->pid, NULL, 0, &w->usage) < 0 && errno == EINTR)
+        ;
+    return r;
+}

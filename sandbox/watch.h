@@ -1,0 +1,44 @@
+/*
+ * watch.h - the parent's side of a running sandbox: output, limits, status.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include "labstack/result.h"
+#include "labstack/sandbox.h"
+
+struct watch {
+    /* in */
+    pid_t pid;                 /* the sandbox's init (host pid) */
+    int pidfd;
+    int chan;                  /* parent end of the channel */
+    int out[2];                /* read ends of stdout, stderr (non-blocking) */
+    uint64_t timeout_ms;       /* 0: none */
+    uint64_t limit[2];         /* byte caps of stdout, stderr */
+    ls_output_fn on_output;
+    void *userdata;
+
+    /* out */
+    bool started;              /* init reported the command's process */
+    bool have_status;
+    int status;                /* the command's wait status */
+    bool failed;               /* setup or exec failed; error says where */
+    struct ls_error error;
+    enum ls_reason killed_for; /* NONE, or why we killed the sandbox */
+    uint64_t bytes[2];
+    bool truncated[2];
+    struct rusage usage;       /* of init and everything it reaped */
+};
+
+/* Run the loop until init is reaped and both pipes are at EOF: stream output with
+ * the caps, enforce the wall-clock limit, collect channel messages.  Blocks on
+ * epoll only (no sleeps).  Returns 0, or -errno if the loop itself failed (then the
+ * sandbox has been killed and reaped anyway). */
+int watch_run(struct watch *w, struct ls_error *err);
+
+/* Kill the whole sandbox (SIGKILL to its init takes the pid namespace with it). */
+void watch_kill(struct watch *w, enum ls_reason why);
