@@ -137,6 +137,9 @@ static int validate(const struct ls_sandbox_spec *s, struct ls_error *err) {
         return ls_error_set(err, EINVAL, "spec", "uid/gid -1 is not a valid identity");
     if (s->hostname && strlen(s->hostname) > 64)
         return ls_error_set(err, EINVAL, "spec", "hostname longer than 64 bytes");
+    if (s->stdin_fd >= 0 && isatty(s->stdin_fd))
+        return ls_error_set(err, EINVAL, "spec",
+                            "stdin is a terminal: a sandbox must not get a host tty (TIOCSTI)");
     if (s->workspace && s->workspace[0] != '/')
         return ls_error_set(err, EINVAL, "spec", "workspace \"%s\" is not an absolute path",
                             s->workspace);

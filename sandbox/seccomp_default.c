@@ -23,6 +23,7 @@
  * but as denies in filter B rather than one masked allow.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/netlink.h>
 #include <sched.h>
 #include <sys/ioctl.h>
@@ -69,6 +70,23 @@ _Static_assert(AF_UNIX == 1 && AF_INET == 2 && AF_INET6 == 10 && AF_NETLINK == 1
     FAIL_IF(name, EPERM, MASKED((i), S_IFMT, S_IFCHR)), \
     FAIL_IF(name, EPERM, MASKED((i), S_IFMT, S_IFBLK))
 
+/* No set-user-ID or set-group-ID bit on anything the sandbox creates or chmods.  The
+ * workspace is id-mapped so that the sandbox's uid is the workspace's owner on the
+ * host (often root): a setuid file written there would be a setuid-root program on the
+ * host.  mode is the i-th argument; open/openat only take a mode with O_CREAT or
+ * O_TMPFILE, so those rules also look at the flags (a plain open's mode register may
+ * hold garbage).  openat2 hides its mode in memory the filter cannot read: ENOSYS. */
+#define NO_SETID(name, i) \
+    FAIL_IF(name, EPERM, MASKED((i), S_ISUID, S_ISUID)), \
+    FAIL_IF(name, EPERM, MASKED((i), S_ISGID, S_ISGID))
+#define NO_SETID_CREATE(name, flags, mode) \
+    FAIL_IF(name, EPERM, MASKED((flags), O_CREAT, O_CREAT), MASKED((mode), S_ISUID, S_ISUID)), \
+    FAIL_IF(name, EPERM, MASKED((flags), O_CREAT, O_CREAT), MASKED((mode), S_ISGID, S_ISGID)), \
+    FAIL_IF(name, EPERM, MASKED((flags), __O_TMPFILE, __O_TMPFILE), \
+            MASKED((mode), S_ISUID, S_ISUID)), \
+    FAIL_IF(name, EPERM, MASKED((flags), __O_TMPFILE, __O_TMPFILE), \
+            MASKED((mode), S_ISGID, S_ISGID))
+
 /* ioctl(fd, cmd, ...): cmd is an unsigned int, so compare the low 32 bits only and
  * 0x100005412 is TIOCSTI too (CVE-2019-10063 was that bypass). */
 #define NO_IOCTL(cmd) FAIL_IF("ioctl", EPERM, MASKED(1, 0xffffffffULL, (cmd)))
@@ -77,7 +95,7 @@ static const struct ls_seccomp_rule default_rules[] = {
     /* File I/O and the file system tree. */
     ALLOW("read"), ALLOW("write"), ALLOW("readv"), ALLOW("writev"), ALLOW("pread64"),
     ALLOW("pwrite64"), ALLOW("preadv"), ALLOW("pwritev"), ALLOW("preadv2"), ALLOW("pwritev2"),
-    ALLOW("open"), ALLOW("openat"), ALLOW("openat2"), ALLOW("creat"), ALLOW("close"),
+    ALLOW("open"), ALLOW("openat"), FAIL("openat2", ENOSYS), ALLOW("creat"), ALLOW("close"),
     ALLOW("close_range"), ALLOW("lseek"), ALLOW("dup"), ALLOW("dup2"), ALLOW("dup3"),
     ALLOW("fcntl"), ALLOW("flock"), ALLOW("ioctl"), ALLOW("pipe"), ALLOW("pipe2"),
     ALLOW("stat"), ALLOW("fstat"), ALLOW("lstat"), ALLOW("newfstatat"), ALLOW("statx"),
@@ -200,6 +218,9 @@ static const struct ls_seccomp_rule default_rules[] = {
     CLONE_NS(CLONE_NEWNET),
     NO_DEVICE("mknod", 1), NO_DEVICE("mknodat", 2),
     NO_IOCTL(TIOCSTI), NO_IOCTL(TIOCLINUX),
+    NO_SETID("chmod", 1), NO_SETID("fchmod", 1), NO_SETID("fchmodat", 2),
+    NO_SETID("fchmodat2", 2), NO_SETID("creat", 1), NO_SETID("mknod", 1),
+    NO_SETID("mknodat", 2), NO_SETID_CREATE("open", 1, 2), NO_SETID_CREATE("openat", 2, 3),
 
     /* Refused: other processes' memory and file descriptors. */
     REFUSE("ptrace"), REFUSE("process_vm_readv"), REFUSE("process_vm_writev"),

@@ -417,6 +417,56 @@ static void test_mknod(_unused_ void **state) {
     assert_int_equal(rmdir(dir), 0);
 }
 
+/* No set-id bit can be set: chmod family, creat, open/openat with O_CREAT or
+ * O_TMPFILE, mknod of a regular file.  Plain modes keep working. */
+static void test_no_setid(_unused_ void **state) {
+    char dir[] = "/tmp/test_seccomp.XXXXXX";
+    char file[sizeof(dir) + 16], missing[sizeof(dir) + 32];
+    struct stat st;
+    int fd;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(file, sizeof(file), "%s/f", dir);
+    /* A missing parent: the kernel would say ENOENT, only the filter says EPERM. */
+    snprintf(missing, sizeof(missing), "%s/missing/f", dir);
+    fd = open(file, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+    assert_true(fd >= 0);
+
+    expect_ok(default_prog, do_call, CALL(SYS_chmod, (unsigned long)file, 0755));
+    expect_errno(default_prog, do_call, CALL(SYS_chmod, (unsigned long)file, 04755), EPERM);
+    expect_errno(default_prog, do_call, CALL(SYS_chmod, (unsigned long)file, 02755), EPERM);
+    expect_errno(default_prog, do_call, CALL(SYS_fchmod, (unsigned long)fd, 06755), EPERM);
+    expect_errno(default_prog, do_call,
+                 CALL(SYS_fchmodat, (unsigned long)AT_FDCWD, (unsigned long)file, 04711), EPERM);
+    assert_int_equal(stat(file, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0755);
+
+    expect_errno(default_prog, do_call, CALL(SYS_creat, (unsigned long)missing, 04755), EPERM);
+    expect_errno(default_prog, do_call, CALL(SYS_creat, (unsigned long)missing, 0755), ENOENT);
+    expect_errno(default_prog, do_call,
+                 CALL(SYS_open, (unsigned long)missing, O_CREAT | O_WRONLY, 02755), EPERM);
+    expect_errno(default_prog, do_call,
+                 CALL(SYS_openat, (unsigned long)AT_FDCWD, (unsigned long)missing,
+                      O_CREAT | O_WRONLY, 04755),
+                 EPERM);
+    expect_errno(default_prog, do_call,
+                 CALL(SYS_openat, (unsigned long)AT_FDCWD, (unsigned long)missing,
+                      O_TMPFILE | O_WRONLY, 04755),
+                 EPERM);
+    /* Without O_CREAT the mode register is not looked at. */
+    expect_errno(default_prog, do_call,
+                 CALL(SYS_openat, (unsigned long)AT_FDCWD, (unsigned long)missing, O_RDONLY,
+                      04755),
+                 ENOENT);
+    expect_errno(default_prog, do_call,
+                 CALL(SYS_mknod, (unsigned long)missing, S_IFREG | 04755, 0), EPERM);
+    expect_errno(default_prog, do_call, CALL(SYS_openat2, (unsigned long)AT_FDCWD, 0, 0, 0),
+                 ENOSYS);
+    close(fd);
+    unlink(file);
+    rmdir(dir);
+}
+
 static void test_personality(_unused_ void **state) {
     expect_ok(default_prog, do_call, CALL(SYS_personality, 0xffffffffUL));
     expect_ok(default_prog, do_call, CALL(SYS_personality, 0));
@@ -636,6 +686,7 @@ int main(void) {
         cmocka_unit_test(test_clone),
         cmocka_unit_test(test_ioctl),
         cmocka_unit_test(test_mknod),
+        cmocka_unit_test(test_no_setid),
         cmocka_unit_test(test_personality),
         cmocka_unit_test(test_x32_killed),
         cmocka_unit_test(test_i386_killed),
