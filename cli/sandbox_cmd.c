@@ -38,6 +38,13 @@ static const char usage_text[] =
     "  --stdout-limit BYTES   cap on stdout (e.g. 1M; default 16M); beyond it the sandbox\n"
     "                         is killed with reason output_limit\n"
     "  --stderr-limit BYTES   the same for stderr\n"
+    "  --memory SIZE          memory limit of the whole sandbox, swap 0 (default 1G)\n"
+    "  --cpus N               CPU bandwidth, e.g. 0.5 or 2 (default: no quota)\n"
+    "  --pids N               processes + threads in the sandbox (default 512)\n"
+    "  --cpu-time SECONDS     CPU time of the whole sandbox (default: none); reason cpu_limit\n"
+    "  --tmp-size SIZE        size of the /tmp tmpfs (default 64M; counts as memory)\n"
+    "  --tmp-inodes N         inodes of the /tmp tmpfs (default 16384)\n"
+    "  --file-size SIZE       largest file a process may write (RLIMIT_FSIZE, default 1G)\n"
     "  --uid N                uid (and gid) inside the sandbox (default 0)\n"
     "  --hostname NAME        hostname inside (default \"sandbox\")\n"
     "  --stdin FILE           read stdin from FILE (default /dev/null; a tty is refused)\n"
@@ -45,8 +52,8 @@ static const char usage_text[] =
     "  --quiet                do not print labstack's own messages\n"
     "  --help                 show this help\n"
     "\n"
-    "Exit status: the command's; 128+N when it was killed by signal N (timeout and\n"
-    "output_limit kill with SIGKILL: 137); 125 when the sandbox could not be set up;\n"
+    "Exit status: the command's; 128+N when it was killed by signal N (timeout,\n"
+    "output_limit and the cgroup CPU-time check kill with SIGKILL: 137); 125 when the sandbox could not be set up;\n"
     "126 when CMD is not executable; 127 when CMD is not found.\n";
 
 enum {
@@ -57,6 +64,13 @@ enum {
     OPT_STDOUT_LIMIT,
     OPT_STDERR_LIMIT,
     OPT_UID,
+    OPT_MEMORY,
+    OPT_CPUS,
+    OPT_PIDS,
+    OPT_CPU_TIME,
+    OPT_TMP_SIZE,
+    OPT_TMP_INODES,
+    OPT_FILE_SIZE,
     OPT_HOSTNAME,
     OPT_STDIN,
     OPT_RESULT_JSON,
@@ -72,6 +86,13 @@ static const struct option options[] = {
     {"stdout-limit", required_argument, NULL, OPT_STDOUT_LIMIT},
     {"stderr-limit", required_argument, NULL, OPT_STDERR_LIMIT},
     {"uid", required_argument, NULL, OPT_UID},
+    {"memory", required_argument, NULL, OPT_MEMORY},
+    {"cpus", required_argument, NULL, OPT_CPUS},
+    {"pids", required_argument, NULL, OPT_PIDS},
+    {"cpu-time", required_argument, NULL, OPT_CPU_TIME},
+    {"tmp-size", required_argument, NULL, OPT_TMP_SIZE},
+    {"tmp-inodes", required_argument, NULL, OPT_TMP_INODES},
+    {"file-size", required_argument, NULL, OPT_FILE_SIZE},
     {"hostname", required_argument, NULL, OPT_HOSTNAME},
     {"stdin", required_argument, NULL, OPT_STDIN},
     {"result-json", required_argument, NULL, OPT_RESULT_JSON},
@@ -176,6 +197,47 @@ int sandbox_cmd_parse(int argc, char **argv, struct sandbox_cmd *cmd, struct ls_
             cmd->spec.uid = (uid_t)v;
             cmd->spec.gid = (gid_t)v;
             break;
+        case OPT_MEMORY:
+            if (ls_parse_size(optarg, &v) < 0 || v < (4u << 20))
+                return ls_error_set(err, EINVAL, "flags", "--memory %s: expected a size >= 4M such as 256M",
+                                    optarg);
+            cmd->spec.memory_max = v;
+            break;
+        case OPT_CPUS:
+            /* Thousandths of a CPU, parsed like seconds: "0.5" -> 500. */
+            if (ls_parse_seconds_ms(optarg, &v) < 0 || v < 10 || v > 1024 * 1000)
+                return ls_error_set(err, EINVAL, "flags", "--cpus %s: expected 0.01 to 1024 such as 0.5",
+                                    optarg);
+            cmd->spec.cpu_millis = (uint32_t)v;
+            break;
+        case OPT_PIDS:
+            if (ls_parse_uint(optarg, 4194304, &v) < 0 || v < 2)
+                return ls_error_set(err, EINVAL, "flags", "--pids %s: expected 2 to 4194304", optarg);
+            cmd->spec.pids_max = v;
+            break;
+        case OPT_CPU_TIME:
+            if (ls_parse_seconds_ms(optarg, &cmd->spec.cpu_time_ms) < 0 || cmd->spec.cpu_time_ms == 0)
+                return ls_error_set(err, EINVAL, "flags", "--cpu-time %s: expected seconds > 0 such as 10",
+                                    optarg);
+            break;
+        case OPT_TMP_SIZE:
+            if (ls_parse_size(optarg, &v) < 0 || v == 0)
+                return ls_error_set(err, EINVAL, "flags", "--tmp-size %s: expected a size > 0 such as 64M",
+                                    optarg);
+            cmd->spec.tmp_size = v;
+            break;
+        case OPT_TMP_INODES:
+            if (ls_parse_uint(optarg, UINT32_MAX, &v) < 0 || v == 0)
+                return ls_error_set(err, EINVAL, "flags", "--tmp-inodes %s: expected a count > 0",
+                                    optarg);
+            cmd->spec.tmp_inodes = v;
+            break;
+        case OPT_FILE_SIZE:
+            if (ls_parse_size(optarg, &v) < 0 || v == 0)
+                return ls_error_set(err, EINVAL, "flags", "--file-size %s: expected a size > 0 such as 16M",
+                                    optarg);
+            cmd->spec.rlimits.fsize = v;
+            break;
         case OPT_HOSTNAME:
             if (strlen(optarg) == 0 || strlen(optarg) > 64)
                 return ls_error_set(err, EINVAL, "flags", "--hostname: 1 to 64 characters");
@@ -218,20 +280,17 @@ void sandbox_cmd_done(struct sandbox_cmd *cmd) {
 
 int sandbox_cmd_exit_status(const struct ls_result *res) {
     switch (res->reason) {
-    case LS_REASON_EXITED:
-        return res->exit_code;
+    case LS_REASON_NONE:
+        return 125;
     case LS_REASON_SETUP_FAILED:
         if (strcmp(res->error.step, "exec") == 0)
             return res->error.code == ENOENT ? 127 : 126;
         return 125;
-    case LS_REASON_SIGNALED:
-    case LS_REASON_SECCOMP:
-    case LS_REASON_TIMEOUT:
-    case LS_REASON_OUTPUT_LIMIT:
-    case LS_REASON_CANCELLED:
-        return 128 + (res->signal > 0 ? res->signal : SIGKILL);
     default:
-        return 125;
+        /* Limits name the reason; the status is still the command's own. */
+        if (res->exit_code >= 0)
+            return res->exit_code;
+        return 128 + (res->signal > 0 ? res->signal : SIGKILL);
     }
 }
 
@@ -295,6 +354,7 @@ static int run(int argc, char **argv) {
     struct sandbox_cmd cmd;
     struct ls_error err = {0};
     struct ls_result res = {0};
+    struct ls_sandbox_host *host = NULL;
     int r, status;
 
     r = sandbox_cmd_parse(argc, argv, &cmd, &err);
@@ -319,9 +379,10 @@ static int run(int argc, char **argv) {
     cmd.spec.on_output = pass_through;
     signal(SIGPIPE, SIG_IGN);
 
-    r = ls_sandbox_prepare_caller(&err);
+    r = ls_sandbox_host_open(NULL, &host, &err);
     if (r >= 0)
-        r = ls_sandbox_run(&cmd.spec, &res, &err);
+        r = ls_sandbox_run(host, &cmd.spec, &res, &err);
+    host = ls_sandbox_host_free(host);
     if (r < 0) {
         fprintf(stderr, "labstack sandbox run: %s\n", err.msg);
         sandbox_cmd_done(&cmd);

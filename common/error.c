@@ -24,6 +24,21 @@ size_t ls_strlcpy(char *dst, const char *src, size_t size) {
     return n;
 }
 
+size_t ls_fmt_u64(char *buf, size_t size, uint64_t v) {
+    char digits[20];
+    size_t n = 0;
+    do {
+        digits[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    size_t i = 0;
+    for (; i < n && i + 1 < size; i++)
+        buf[i] = digits[n - 1 - i];
+    if (size > 0)
+        buf[i] = '\0';
+    return n;
+}
+
 void ls_error_clear(struct ls_error *err) {
     if (!err)
         return;

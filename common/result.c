@@ -17,7 +17,12 @@ static const char *const reason_names[] = {
     [LS_REASON_SECCOMP] = "seccomp",
     [LS_REASON_SETUP_FAILED] = "setup_failed",
     [LS_REASON_CANCELLED] = "cancelled",
+    [LS_REASON_OOM] = "oom",
+    [LS_REASON_PIDS_LIMIT] = "pids_limit",
+    [LS_REASON_CPU_LIMIT] = "cpu_limit",
 };
+_Static_assert(sizeof(reason_names) / sizeof(reason_names[0]) == LS_REASON__MAX,
+               "every reason has a name");
 
 const char *ls_reason_name(enum ls_reason reason) {
     if ((size_t)reason >= sizeof(reason_names) / sizeof(reason_names[0]) || !reason_names[reason])
@@ -35,7 +40,8 @@ static int reason_from_name(const char *name, enum ls_reason *ret) {
 }
 
 char *ls_result_to_json(const struct ls_result *res) {
-    json_t *o = json_pack("{s:s, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:b, s:b, s:I}",
+    json_t *o = json_pack("{s:s, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:b, s:b, s:I, s:I, s:I, s:I, s:I, "
+                          "s:i}",
                           "reason", ls_reason_name(res->reason),
                           "exit_code", res->exit_code,
                           "signal", res->signal,
@@ -46,7 +52,12 @@ char *ls_result_to_json(const struct ls_result *res) {
                           "stderr_bytes", (json_int_t)res->stderr_bytes,
                           "stdout_truncated", res->stdout_truncated,
                           "stderr_truncated", res->stderr_truncated,
-                          "host_uid", (json_int_t)res->host_uid);
+                          "host_uid", (json_int_t)res->host_uid,
+                          "peak_memory_bytes", (json_int_t)res->peak_memory_bytes,
+                          "cpu_user_ms", (json_int_t)res->cpu_user_ms,
+                          "cpu_sys_ms", (json_int_t)res->cpu_sys_ms,
+                          "pids_peak", (json_int_t)res->pids_peak,
+                          "cgroup_version", res->cgroup_version);
     if (!o)
         return NULL;
     if (res->reason == LS_REASON_SETUP_FAILED || res->error.code != 0) {
@@ -66,7 +77,7 @@ int ls_result_from_json(const char *json, struct ls_result *ret, struct ls_error
     json_error_t jerr;
     json_t *o = json_loads(json, JSON_REJECT_DUPLICATES, &jerr);
     const char *reason = NULL;
-    json_int_t wall, user, sys, out, errb, uid;
+    json_int_t wall, user, sys, out, errb, uid, peak, cuser, csys, pids;
     int stdout_trunc, stderr_trunc;
     json_t *e = NULL;
     struct ls_result r = {0};
@@ -75,12 +86,16 @@ int ls_result_from_json(const char *json, struct ls_result *ret, struct ls_error
     if (!o)
         return ls_error_set(err, EINVAL, "result", "result JSON %d:%d: %s", jerr.line, jerr.column,
                             jerr.text);
-    if (json_unpack_ex(o, &jerr, JSON_STRICT, "{s:s, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:b, s:b, s:I, s?o}",
+    if (json_unpack_ex(o, &jerr, JSON_STRICT,
+                       "{s:s, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:b, s:b, s:I, s:I, s:I, s:I, s:I, "
+                       "s:i, s?o}",
                        "reason", &reason, "exit_code", &r.exit_code, "signal", &r.signal,
                        "wall_ms", &wall, "user_ms", &user, "sys_ms", &sys,
                        "stdout_bytes", &out, "stderr_bytes", &errb,
                        "stdout_truncated", &stdout_trunc, "stderr_truncated", &stderr_trunc,
-                       "host_uid", &uid, "error", &e) < 0) {
+                       "host_uid", &uid, "peak_memory_bytes", &peak, "cpu_user_ms", &cuser,
+                       "cpu_sys_ms", &csys, "pids_peak", &pids, "cgroup_version",
+                       &r.cgroup_version, "error", &e) < 0) {
         rc = ls_error_set(err, EINVAL, "result", "result JSON: %s", jerr.text);
         goto out;
     }
@@ -88,7 +103,8 @@ int ls_result_from_json(const char *json, struct ls_result *ret, struct ls_error
         rc = ls_error_set(err, EINVAL, "result", "result JSON: reason: unknown value \"%s\"", reason);
         goto out;
     }
-    if (wall < 0 || user < 0 || sys < 0 || out < 0 || errb < 0 || uid < 0) {
+    if (wall < 0 || user < 0 || sys < 0 || out < 0 || errb < 0 || uid < 0 || peak < 0 ||
+        cuser < 0 || csys < 0 || pids < 0) {
         rc = ls_error_set(err, EINVAL, "result", "result JSON: negative counter");
         goto out;
     }
@@ -100,6 +116,10 @@ int ls_result_from_json(const char *json, struct ls_result *ret, struct ls_error
     r.stdout_truncated = stdout_trunc;
     r.stderr_truncated = stderr_trunc;
     r.host_uid = (uid_t)uid;
+    r.peak_memory_bytes = (uint64_t)peak;
+    r.cpu_user_ms = (uint64_t)cuser;
+    r.cpu_sys_ms = (uint64_t)csys;
+    r.pids_peak = (uint64_t)pids;
     if (e) {
         const char *step, *msg;
         if (json_unpack_ex(e, &jerr, JSON_STRICT, "{s:s, s:s, s:i}", "step", &step, "message", &msg,

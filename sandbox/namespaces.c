@@ -22,13 +22,17 @@
 
 #include "labstack/macros.h"
 
-pid_t ns_clone(unsigned long long flags, int *ret_pidfd) {
+pid_t ns_clone(unsigned long long flags, int cgroup_fd, int *ret_pidfd) {
     int pidfd = -1;
     struct clone_args args = {
         .flags = flags | CLONE_PIDFD,
         .pidfd = (uint64_t)(uintptr_t)&pidfd,
         .exit_signal = SIGCHLD,
     };
+    if (cgroup_fd >= 0) {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = (uint64_t)cgroup_fd;
+    }
     long pid = syscall(SYS_clone3, &args, sizeof(args));
     if (pid < 0)
         return -errno;
@@ -82,7 +86,7 @@ int ns_userns_for_map(uid_t inside_uid, gid_t inside_gid, uid_t host_id) {
 
     if (pipe2(pipefd, O_CLOEXEC) < 0)
         return -errno;
-    pid_t pid = ns_clone(CLONE_NEWUSER, &pidfd);
+    pid_t pid = ns_clone(CLONE_NEWUSER, -1, &pidfd);
     if (pid < 0) {
         close(pipefd[0]);
         close(pipefd[1]);

@@ -112,6 +112,10 @@ int proc_set_rlimits(const struct ls_rlimits *rl, struct ls_error *err) {
         if (limits[i].value == 0 && limits[i].resource != RLIMIT_CORE)
             continue; /* not limited by the spec: inherit */
         struct rlimit r = {.rlim_cur = limits[i].value, .rlim_max = limits[i].value};
+        /* CPU: SIGXCPU at the soft limit (a typed "cpu_limit"), SIGKILL a second later
+         * for a process that catches it. */
+        if (limits[i].resource == RLIMIT_CPU)
+            r.rlim_max = r.rlim_cur + 1;
         if (setrlimit(limits[i].resource, &r) < 0)
             return ls_error_set_safe(err, errno, "rlimits", "setrlimit", limits[i].name);
     }

@@ -89,16 +89,9 @@ static int attach_fresh_tmpfs(int rootfd, const char *dir, const char *const *op
 
 /* Format a tmpfs option "key=<n>" without stdio (async-signal-safe). */
 static void fmt_opt(char *buf, size_t size, const char *key, uint64_t v) {
-    char digits[24];
-    int nd = 0;
     size_t pos = ls_strlcpy(buf, key, size);
-    do {
-        digits[nd++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v && nd < (int)sizeof(digits));
-    while (nd > 0 && pos + 1 < size)
-        buf[pos++] = digits[--nd];
-    buf[pos < size ? pos : size - 1] = '\0';
+    if (pos < size)
+        ls_fmt_u64(buf + pos, size - pos, v);
 }
 
 /* Attach one bind.  src_mnt is its detached clone (or -1 for a host symlink that is

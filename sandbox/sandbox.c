@@ -33,8 +33,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -47,9 +48,12 @@
 #include <unistd.h>
 
 #include "caps.h"
+#include "cgroup.h"
 #include "idmap.h"
 #include "init.h"
+#include "ipc.h"
 #include "labstack/macros.h"
+#include "labstack/parse.h"
 #include "labstack/seccomp.h"
 #include "namespaces.h"
 #include "network.h"
@@ -91,6 +95,8 @@ const struct ls_bind *ls_sandbox_default_binds(size_t *ret_n) {
 void ls_sandbox_spec_init(struct ls_sandbox_spec *spec) {
     *spec = (struct ls_sandbox_spec){
         .hostname = "sandbox",
+        .memory_max = 1024 * MiB,
+        .pids_max = 512,
         .tmp_size = 64 * MiB,
         .tmp_inodes = 16384,
         .work_size = 64 * MiB,
@@ -101,23 +107,87 @@ void ls_sandbox_spec_init(struct ls_sandbox_spec *spec) {
     };
 }
 
-int ls_sandbox_prepare_caller(struct ls_error *err) {
+struct ls_sandbox_host {
+    struct ls_idmap_range idmap;             /* resolved */
+    struct cgroup_manager *cgroups;
+    struct ls_seccomp_program *default_prog; /* built once, shared by every run */
+};
+
+#define CGROUP_PREFIX "sb-"
+
+/* Stale-cleanup callback: a cgroup "sb-<uid>" whose uid slot can be taken has no live
+ * owner; while we hold the slot nobody can start a sandbox with that name, so the
+ * cgroup can be killed and removed without racing one. */
+static int remove_if_stale(const char *name, void *userdata) {
+    struct ls_sandbox_host *h = userdata;
+    struct idmap_slot slot = IDMAP_SLOT_INIT;
+    uint64_t id;
+    int r;
+
+    if (strncmp(name, CGROUP_PREFIX, strlen(CGROUP_PREFIX)) != 0 ||
+        ls_parse_uint(name + strlen(CGROUP_PREFIX), UINT32_MAX, &id) < 0 || id < h->idmap.base ||
+        id - h->idmap.base >= h->idmap.count)
+        return 0; /* not one of ours */
+    r = idmap_claim(&h->idmap, (uid_t)id, &slot, NULL);
+    if (r <= 0)
+        return 0; /* in use (or unlockable): leave it */
+    /* A cgroup that will not go away must not stop the start: the next start retries. */
+    (void)cgroup_remove(h->cgroups, name, NULL);
+    idmap_release(&slot);
+    return 0;
+}
+
+int ls_sandbox_host_open(const struct ls_host_config *cfg, struct ls_sandbox_host **ret,
+                         struct ls_error *err) {
+    struct ls_sandbox_host *h;
+    int r;
+
     if (geteuid() != 0)
         return ls_error_set(err, EPERM, "prepare", "sandboxes can only be created by root");
     /* Supplementary groups would follow the sandbox into its user namespace, where
      * setgroups is denied and they could not be dropped. */
     if (setgroups(0, NULL) < 0)
         return ls_error_set(err, errno, "prepare", "drop supplementary groups");
+    h = calloc(1, sizeof(*h));
+    if (!h)
+        return ls_error_set(err, ENOMEM, "prepare", "allocate the sandbox host");
+    if (cfg)
+        h->idmap = cfg->idmap;
+    r = idmap_range_resolve(&h->idmap, err);
+    if (r < 0)
+        goto fail;
+    r = ls_seccomp_build(ls_seccomp_default_spec(), &h->default_prog, err);
+    if (r < 0)
+        goto fail;
+    r = cgroup_manager_open(cfg && cfg->cgroup_parent ? cfg->cgroup_parent : "labstack",
+                            &h->cgroups, err);
+    if (r < 0)
+        goto fail;
+    /* What a crashed predecessor left: cgroups first (they are named after slots),
+     * then the slot files themselves. */
+    r = cgroup_for_each_child(h->cgroups, remove_if_stale, h, err);
+    if (r >= 0)
+        r = idmap_sweep(&h->idmap, err);
+    if (r < 0)
+        goto fail;
+    *ret = h;
     return 0;
+fail:
+    ls_sandbox_host_free(h);
+    return r;
 }
 
-/* The default seccomp program, compiled once per process and shared. */
-static pthread_once_t default_once = PTHREAD_ONCE_INIT;
-static struct ls_seccomp_program *default_prog;
-static struct ls_error default_prog_err;
+struct ls_sandbox_host *ls_sandbox_host_free(struct ls_sandbox_host *h) {
+    if (h) {
+        cgroup_manager_free(h->cgroups);
+        ls_seccomp_program_free(h->default_prog);
+        free(h);
+    }
+    return NULL;
+}
 
-static void build_default_prog(void) {
-    ls_seccomp_build(ls_seccomp_default_spec(), &default_prog, &default_prog_err);
+int ls_sandbox_host_cgroup_version(const struct ls_sandbox_host *h) {
+    return cgroup_manager_version(h->cgroups);
 }
 
 static uint64_t now_ms(void) {
@@ -133,6 +203,13 @@ static int validate(const struct ls_sandbox_spec *s, struct ls_error *err) {
         return ls_error_set(err, EINVAL, "spec", "n_binds without binds");
     if (s->tmp_size == 0 || s->tmp_inodes == 0)
         return ls_error_set(err, EINVAL, "spec", "/tmp needs a non-zero size and inode count");
+    if (s->memory_max && s->memory_max < 4 * MiB)
+        return ls_error_set(err, EINVAL, "spec", "memory limit %llu bytes is below 4 MiB",
+                            (unsigned long long)s->memory_max);
+    if (s->pids_max == 1)
+        return ls_error_set(err, EINVAL, "spec", "a pids limit of 1 leaves no room for the command");
+    if (s->cpu_millis && s->cpu_millis < 10)
+        return ls_error_set(err, EINVAL, "spec", "a CPU quota below 0.01 CPU is not usable");
     if (s->uid == (uid_t)-1 || s->gid == (gid_t)-1)
         return ls_error_set(err, EINVAL, "spec", "uid/gid -1 is not a valid identity");
     if (s->hostname && strlen(s->hostname) > 64)
@@ -153,6 +230,8 @@ struct child_args {
     const struct ls_bind *binds;
     size_t n_binds;
     int chan, stdin_fd, out_w, err_w;
+    bool new_cgroupns;             /* v1: re-root the cgroup namespace after the move */
+    struct ls_rlimits rlimits;     /* spec's, plus RLIMIT_CPU from cpu_time_ms */
     cap_t empty_caps;
     struct init_exec exec;
 };
@@ -212,6 +291,13 @@ _noreturn_ static void child_main(const struct child_args *a) {
         ws = ws >= 0 ? 4 : -1;
     }
 
+    /* v1: the parent has moved us into our cgroup only after clone, so the cgroup
+     * namespace created by clone is rooted above it; a new one is rooted at it. */
+    if (a->new_cgroupns && unshare(CLONE_NEWCGROUP) < 0) {
+        ls_error_set_safe(e, errno, "cgroup", "new cgroup namespace", NULL);
+        goto fail;
+    }
+
     /* Become the sandbox identity (the only one mapped).  Capabilities in the new user
      * namespace stay until caps_drop_all(): root of the namespace is not mapped when
      * uid != 0, and a switch to uid 0 keeps them. */
@@ -253,7 +339,7 @@ _noreturn_ static void child_main(const struct child_args *a) {
     for (int sig = 1; sig < NSIG; sig++)
         if (sig != SIGKILL && sig != SIGSTOP)
             signal(sig, SIG_DFL); /* an ignored signal would survive execve */
-    r = proc_set_rlimits(&s->rlimits, e);
+    r = proc_set_rlimits(&a->rlimits, e);
     if (r < 0)
         goto fail;
     r = caps_drop_all(a->empty_caps, e);
@@ -320,18 +406,37 @@ static int send_go(int chan, int fd) {
     return sendmsg(chan, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
 }
 
-static void fill_result(const struct watch *w, uint64_t wall_ms, uid_t host_id,
+static uint64_t ms(struct timeval tv) {
+    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
+
+/* The result: why the run ended, typed.  A limit is named as the reason only when the
+ * command did not succeed anyway (a test suite whose one test hit the memory limit
+ * and that still exited 0 "exited"). */
+static void fill_result(const struct watch *w, const struct cgroup_usage *u, int cg_version,
+                        uint64_t pids_max, uint64_t wall_ms, uid_t host_id,
                         struct ls_result *ret) {
+    bool exited = w->have_status && WIFEXITED(w->status);
+    bool signaled = w->have_status && WIFSIGNALED(w->status);
+    bool success = exited && WEXITSTATUS(w->status) == 0;
+
     *ret = (struct ls_result){
-        .exit_code = -1,
+        .exit_code = exited ? WEXITSTATUS(w->status) : -1,
+        .signal = signaled ? WTERMSIG(w->status) : 0,
         .wall_ms = wall_ms,
-        .user_ms = (uint64_t)w->usage.ru_utime.tv_sec * 1000 + (uint64_t)w->usage.ru_utime.tv_usec / 1000,
-        .sys_ms = (uint64_t)w->usage.ru_stime.tv_sec * 1000 + (uint64_t)w->usage.ru_stime.tv_usec / 1000,
+        .user_ms = ms(w->usage.ru_utime),
+        .sys_ms = ms(w->usage.ru_stime),
         .stdout_bytes = w->bytes[0],
         .stderr_bytes = w->bytes[1],
         .stdout_truncated = w->truncated[0],
         .stderr_truncated = w->truncated[1],
         .host_uid = host_id,
+        .peak_memory_bytes = u->memory_peak,
+        .cpu_user_ms = u->cpu_user_us / 1000,
+        .cpu_sys_ms = u->cpu_sys_us / 1000,
+        /* Without pids.peak (older kernels), a refused fork proves the peak hit the max. */
+        .pids_peak = u->pids_peak ? u->pids_peak : (u->pids_refused ? pids_max : 0),
+        .cgroup_version = cg_version,
     };
     if (w->failed) {
         ret->reason = LS_REASON_SETUP_FAILED;
@@ -339,11 +444,15 @@ static void fill_result(const struct watch *w, uint64_t wall_ms, uid_t host_id,
     } else if (w->killed_for != LS_REASON_NONE) {
         ret->reason = w->killed_for;
         ret->signal = SIGKILL;
-    } else if (w->have_status && WIFEXITED(w->status)) {
+    } else if (signaled && ret->signal == SIGXCPU) {
+        ret->reason = LS_REASON_CPU_LIMIT;
+    } else if (!success && u->oom_kills > 0) {
+        ret->reason = LS_REASON_OOM;
+    } else if (!success && u->pids_refused > 0) {
+        ret->reason = LS_REASON_PIDS_LIMIT;
+    } else if (exited) {
         ret->reason = LS_REASON_EXITED;
-        ret->exit_code = WEXITSTATUS(w->status);
-    } else if (w->have_status && WIFSIGNALED(w->status)) {
-        ret->signal = WTERMSIG(w->status);
+    } else if (signaled) {
         ret->reason = ret->signal == SIGSYS ? LS_REASON_SECCOMP : LS_REASON_SIGNALED;
     } else {
         ret->reason = LS_REASON_SETUP_FAILED;
@@ -351,14 +460,29 @@ static void fill_result(const struct watch *w, uint64_t wall_ms, uid_t host_id,
     }
 }
 
-int ls_sandbox_run(const struct ls_sandbox_spec *spec, struct ls_result *ret, struct ls_error *err) {
+static struct cgroup_limits cgroup_limits_of(const struct ls_sandbox_spec *s) {
+    return (struct cgroup_limits){
+        .memory_max = s->memory_max,
+        .cpu_quota_us = (uint64_t)s->cpu_millis * 100, /* per 100 ms period */
+        .cpu_period_us = 100000,
+        .pids_max = s->pids_max,
+    };
+}
+
+int ls_sandbox_run(struct ls_sandbox_host *host, const struct ls_sandbox_spec *spec,
+                   struct ls_result *ret, struct ls_error *err) {
     _cleanup_free_ char **env = NULL;
     _cleanup_close_ int out_r = -EBADF, out_w = -EBADF, err_r = -EBADF, err_w = -EBADF;
     _cleanup_close_ int chan_p = -EBADF, chan_c = -EBADF, pidfd = -EBADF, ws = -EBADF;
-    const struct ls_seccomp_program *prog = spec->seccomp;
-    struct idmap_slot slot = {.lock_fd = -EBADF, .dir_fd = -EBADF};
+    const struct ls_seccomp_program *prog = spec->seccomp ? spec->seccomp : host->default_prog;
+    struct idmap_slot slot = IDMAP_SLOT_INIT;
+    struct cgroup *cg = NULL;
+    struct cgroup_usage usage = {0};
+    struct cgroup_limits limits = cgroup_limits_of(spec);
+    int cg_version = cgroup_manager_version(host->cgroups);
     struct watch w = {0};
     cap_t empty_caps = NULL;
+    char cg_name[32];
     uint64_t t0;
     pid_t pid;
     int r, p[2], sv[2];
@@ -376,25 +500,23 @@ int ls_sandbox_run(const struct ls_sandbox_spec *spec, struct ls_result *ret, st
         return r;
     if (getgroups(0, NULL) != 0)
         return ls_error_set(err, EPERM, "prepare",
-                            "the caller has supplementary groups; call ls_sandbox_prepare_caller()");
-    if (!prog) {
-        pthread_once(&default_once, build_default_prog);
-        if (!default_prog) {
-            if (err)
-                *err = default_prog_err;
-            return -(default_prog_err.code ? default_prog_err.code : EINVAL);
-        }
-        prog = default_prog;
-    }
+                            "the caller has supplementary groups; use ls_sandbox_host_open()");
     env = proc_build_env(spec, err);
     if (!env)
         return -EINVAL;
     empty_caps = caps_prepare();
     if (!empty_caps)
         return ls_error_set(err, ENOMEM, "capabilities", "cap_init");
+    struct ls_rlimits rlimits = spec->rlimits;
+    if (spec->cpu_time_ms && !rlimits.cpu_s)
+        rlimits.cpu_s = (spec->cpu_time_ms + 999) / 1000; /* per process; the cgroup totals */
 
-    /* 2. A host uid of our own for this sandbox. */
-    r = idmap_acquire(&spec->idmap, &slot, err);
+    /* 2. A host uid of our own for this sandbox, and the cgroup named after it. */
+    r = idmap_acquire(&host->idmap, &slot, err);
+    if (r < 0)
+        goto out;
+    snprintf(cg_name, sizeof(cg_name), CGROUP_PREFIX "%u", (unsigned)slot.host_id);
+    r = cgroup_create(host->cgroups, cg_name, &limits, &cg, err);
     if (r < 0)
         goto out;
 
@@ -419,7 +541,7 @@ int ls_sandbox_run(const struct ls_sandbox_spec *spec, struct ls_result *ret, st
         goto out;
     }
 
-    /* 4. The namespaces. */
+    /* 4. The namespaces -- on cgroup v2 directly inside the sandbox's cgroup. */
     struct child_args ca = {
         .spec = spec,
         .binds = binds,
@@ -428,11 +550,13 @@ int ls_sandbox_run(const struct ls_sandbox_spec *spec, struct ls_result *ret, st
         .stdin_fd = spec->stdin_fd,
         .out_w = out_w,
         .err_w = err_w,
+        .new_cgroupns = cg_version == 1,
+        .rlimits = rlimits,
         .empty_caps = empty_caps,
         .exec = {.argv = spec->argv, .envp = env, .seccomp = prog},
     };
     t0 = now_ms();
-    pid = ns_clone(NS_SANDBOX_FLAGS, &pidfd);
+    pid = ns_clone(NS_SANDBOX_FLAGS, cgroup_clone_fd(cg), &pidfd);
     if (pid < 0) {
         r = ls_error_set(err, -pid, "clone", "clone3 into new namespaces");
         goto out;
@@ -453,9 +577,16 @@ int ls_sandbox_run(const struct ls_sandbox_spec *spec, struct ls_result *ret, st
                   spec->stderr_limit ? spec->stderr_limit : 16 * MiB},
         .on_output = spec->on_output,
         .userdata = spec->userdata,
+        .cg = cg,
+        .cpu_limit_us = spec->cpu_time_ms * 1000,
     };
 
-    /* 5. From outside: identity maps, loopback, the workspace; then let it go. */
+    /* 5. From outside, while the child waits: cgroup (v1), identity maps, loopback,
+     * the workspace; then let it go.  The child has run none of the sandbox's code
+     * yet, so it never runs outside its limits. */
+    r = cgroup_attach(cg, pid, &w.error);
+    if (r < 0)
+        goto setup_failed;
     r = ns_write_id_maps(pid, spec->uid, spec->gid, slot.host_id);
     if (r < 0) {
         ls_error_set(&w.error, r, "uid_map", "write uid/gid maps for host uid %u",
@@ -463,6 +594,11 @@ int ls_sandbox_run(const struct ls_sandbox_spec *spec, struct ls_result *ret, st
         goto setup_failed;
     }
     r = net_setup_loopback(pid, &w.error);
+    if (r < 0)
+        goto setup_failed;
+    /* The IPC namespace's owner: our host uid when it is the sandbox's root. */
+    r = ipc_setup_limits(pid, spec->uid == 0 ? slot.host_id : 0,
+                         spec->shm_max ? spec->shm_max : spec->memory_max, &w.error);
     if (r < 0)
         goto setup_failed;
     if (spec->workspace) {
@@ -481,18 +617,24 @@ int ls_sandbox_run(const struct ls_sandbox_spec *spec, struct ls_result *ret, st
 
     /* 6. Watch it until everything in it is dead. */
     r = watch_run(&w, err);
-    fill_result(&w, now_ms() - t0, slot.host_id, ret);
-    r = 0; /* a result exists even when the loop failed; err says why */
-    goto out;
+    goto finish;
 
 setup_failed:
     w.failed = true;
     syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
     while (wait4(pid, NULL, 0, &w.usage) < 0 && errno == EINTR)
         ;
-    fill_result(&w, now_ms() - t0, slot.host_id, ret);
+finish:
+    /* 7. Usage, then the cgroup goes (anything still in it is killed first). */
+    (void)cgroup_read_usage(cg, &usage);
+    fill_result(&w, &usage, cg_version, spec->pids_max, now_ms() - t0, slot.host_id, ret);
+    r = cgroup_destroy(TAKE_PTR(cg), err);
+    if (r < 0)
+        goto out; /* the result stands, but the caller must learn that cleanup failed */
     r = 0;
 out:
+    if (cg)
+        (void)cgroup_destroy(cg, NULL);
     idmap_release(&slot);
     if (empty_caps)
         cap_free(empty_caps);

@@ -19,10 +19,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "init.h"
 #include "labstack/macros.h"
 
-enum { EV_PIDFD = 1, EV_CHAN, EV_OUT, EV_ERR, EV_TIMER };
+enum { EV_PIDFD = 1, EV_CHAN, EV_OUT, EV_ERR, EV_TIMER, EV_CPU };
 
 void watch_kill(struct watch *w, enum ls_reason why) {
     if (w->killed_for == LS_REASON_NONE)
@@ -97,7 +98,7 @@ static int add(int ep, int fd, uint32_t tag) {
 }
 
 int watch_run(struct watch *w, struct ls_error *err) {
-    _cleanup_close_ int ep = -EBADF, tfd = -EBADF;
+    _cleanup_close_ int ep = -EBADF, tfd = -EBADF, cfd = -EBADF;
     bool reaped = false, chan_open = true, open_[2] = {true, true};
     int r = 0;
 
@@ -121,6 +122,16 @@ int watch_run(struct watch *w, struct ls_error *err) {
         }
     }
 
+    if (w->cpu_limit_us > 0 && w->cg) {
+        struct timespec every = {.tv_sec = 0, .tv_nsec = CPU_CHECK_MS * 1000000L};
+        struct itimerspec its = {.it_value = every, .it_interval = every};
+        cfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+        if (cfd < 0 || timerfd_settime(cfd, 0, &its, NULL) < 0 || (r = add(ep, cfd, EV_CPU)) < 0) {
+            r = ls_error_set(err, r < 0 ? -r : errno, "watch", "CPU-time timer");
+            goto fail;
+        }
+    }
+
     while (!reaped || open_[0] || open_[1]) {
         struct epoll_event evs[8];
         int n = epoll_wait(ep, evs, 8, -1);
@@ -138,6 +149,8 @@ int watch_run(struct watch *w, struct ls_error *err) {
                     epoll_ctl(ep, EPOLL_CTL_DEL, w->pidfd, NULL);
                     if (tfd >= 0)
                         epoll_ctl(ep, EPOLL_CTL_DEL, tfd, NULL);
+                    if (cfd >= 0)
+                        epoll_ctl(ep, EPOLL_CTL_DEL, cfd, NULL);
                 }
                 break;
             case EV_CHAN:
@@ -159,6 +172,16 @@ int watch_run(struct watch *w, struct ls_error *err) {
                 watch_kill(w, LS_REASON_TIMEOUT);
                 epoll_ctl(ep, EPOLL_CTL_DEL, tfd, NULL);
                 break;
+            case EV_CPU: {
+                uint64_t ticks, used;
+                if (read(cfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+                    break;
+                if (cgroup_cpu_usage_us(w->cg, &used) >= 0 && used >= w->cpu_limit_us) {
+                    watch_kill(w, LS_REASON_CPU_LIMIT);
+                    epoll_ctl(ep, EPOLL_CTL_DEL, cfd, NULL);
+                }
+                break;
+            }
             }
         }
     }

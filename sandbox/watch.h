@@ -11,6 +11,10 @@
 #include "labstack/result.h"
 #include "labstack/sandbox.h"
 
+struct cgroup;
+
+#define CPU_CHECK_MS 50
+
 struct watch {
     /* in */
     pid_t pid;                 /* the sandbox's init (host pid) */
@@ -21,6 +25,8 @@ struct watch {
     uint64_t limit[2];         /* byte caps of stdout, stderr */
     ls_output_fn on_output;
     void *userdata;
+    struct cgroup *cg;         /* the sandbox's cgroup, for the CPU-time check */
+    uint64_t cpu_limit_us;     /* total CPU time allowed; 0: none */
 
     /* out */
     bool started;              /* init reported the command's process */
@@ -35,7 +41,8 @@ struct watch {
 };
 
 /* Run the loop until init is reaped and both pipes are at EOF: stream output with
- * the caps, enforce the wall-clock limit, collect channel messages.  Blocks on
+ * the caps, enforce the wall-clock limit and the cgroup's CPU-time total (sampled
+ * every CPU_CHECK_MS), collect channel messages.  Blocks on
  * epoll only (no sleeps).  Returns 0, or -errno if the loop itself failed (then the
  * sandbox has been killed and reaped anyway). */
 int watch_run(struct watch *w, struct ls_error *err);

@@ -11,6 +11,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define LS_ERROR_STEP_MAX 32
 #define LS_ERROR_MSG_MAX 384
@@ -47,3 +48,7 @@ void ls_error_prefix(struct ls_error *err, const char *ctx);
 /* Copy at most size-1 bytes of src into dst, always NUL-terminated; returns strlen(src).
  * Async-signal-safe. */
 size_t ls_strlcpy(char *dst, const char *src, size_t size);
+
+/* Write v in decimal into buf (NUL-terminated, truncated to size-1); returns the
+ * number of digits.  Async-signal-safe (no stdio). */
+size_t ls_fmt_u64(char *buf, size_t size, uint64_t v);

@@ -22,6 +22,10 @@ enum ls_reason {
     LS_REASON_SECCOMP,        /* killed by SIGSYS from the seccomp filter */
     LS_REASON_SETUP_FAILED,   /* the sandbox could not be built; `error` says which step */
     LS_REASON_CANCELLED,      /* the caller cancelled the run */
+    LS_REASON_OOM,            /* the memory limit was hit and the OOM killer ended the command */
+    LS_REASON_PIDS_LIMIT,     /* the command failed after a fork was refused at the pids limit */
+    LS_REASON_CPU_LIMIT,      /* the CPU-time limit was reached (RLIMIT_CPU or the cgroup's total) */
+    LS_REASON__MAX
 };
 
 struct ls_result {
@@ -36,6 +40,11 @@ struct ls_result {
     bool stdout_truncated;    /* the command wrote more than the cap */
     bool stderr_truncated;
     uid_t host_uid;           /* the unprivileged host uid the sandbox ran as */
+    uint64_t peak_memory_bytes; /* cgroup: peak memory (incl. tmpfs pages) of the sandbox */
+    uint64_t cpu_user_ms;     /* cgroup: CPU time of every process that ever ran in it */
+    uint64_t cpu_sys_ms;
+    uint64_t pids_peak;       /* cgroup: most processes+threads at once */
+    int cgroup_version;       /* 1 or 2; 0 when the run never got a cgroup */
     struct ls_error error;    /* SETUP_FAILED: the failing step and message */
 };
 

@@ -16,7 +16,9 @@
  *   pivot_root, the old root detached; only `lo`, up; a new session, fds 0/1/2 only,
  *   a clean environment, rlimits, every capability set empty, no_new_privs, seccomp;
  *   an init of ours as pid 1 that reaps orphans, runs the command and reports its
- *   status; a wall-clock limit and output caps that kill the whole pid namespace.
+ *   status; a cgroup (v1 or v2) with memory (swap 0), CPU and pids limits that the
+ *   sandbox joins before it runs any code; a wall-clock limit, output caps and a
+ *   CPU-time total that kill the whole pid namespace.
  */
 #pragma once
 
@@ -49,6 +51,15 @@ struct ls_idmap_range {
     const char *lock_dir;  /* default /run/labstack/uids */
 };
 
+/* What is shared by every sandbox a process starts: the uid range, the cgroup parent,
+ * the default seccomp program. */
+struct ls_host_config {
+    struct ls_idmap_range idmap;
+    const char *cgroup_parent;  /* relative to the cgroup root; default "labstack" */
+};
+
+struct ls_sandbox_host;
+
 struct ls_rlimits {
     uint64_t nofile;       /* open files (default 1024) */
     uint64_t fsize;        /* bytes per file (default 1 GiB) */
@@ -69,7 +80,11 @@ struct ls_sandbox_spec {
     size_t n_binds;
     uid_t uid, gid;                /* identity inside the sandbox (default 0:0) */
     const char *hostname;          /* default "sandbox" */
-    struct ls_idmap_range idmap;
+    uint64_t memory_max;           /* bytes for the whole sandbox, swap 0 (default 1 GiB); 0: none */
+    uint32_t cpu_millis;           /* CPU bandwidth in thousandths of a CPU (500 = half); 0: none */
+    uint64_t pids_max;             /* processes + threads (default 512); 0: none */
+    uint64_t cpu_time_ms;          /* CPU time of the whole sandbox; 0: none */
+    uint64_t shm_max;              /* SysV shared memory of its IPC namespace; 0: = memory_max */
     uint64_t tmp_size;             /* bytes for /tmp (default 64 MiB) */
     uint64_t tmp_inodes;           /* inodes for /tmp (default 16384) */
     uint64_t work_size;            /* size of the tmpfs /work when there is no workspace */
@@ -90,18 +105,31 @@ void ls_sandbox_spec_init(struct ls_sandbox_spec *spec);
 const struct ls_bind *ls_sandbox_default_binds(size_t *ret_n);
 
 /*
- * Make the calling process fit to start sandboxes: it must be root in the initial
- * user namespace and must carry no supplementary groups (they would follow the
- * sandbox's processes into the new user namespace, where setgroups is denied).
- * Drops supplementary groups.  Call once at program start.  Returns 0 or -errno.
+ * Make the calling process fit to start sandboxes, once at program start: it must be
+ * root in the initial user namespace; its supplementary groups are dropped (they
+ * would follow the sandbox's processes into the new user namespace, where setgroups
+ * is denied); the cgroup version is detected and the parent cgroup prepared; the
+ * default seccomp program is compiled; and what a crashed earlier process left
+ * behind -- cgroups of sandboxes whose uid slot nobody holds, stale slot files -- is
+ * killed and removed.  cfg may be NULL for the defaults.  Returns 0 or -errno.
  */
-int ls_sandbox_prepare_caller(struct ls_error *err);
+int ls_sandbox_host_open(const struct ls_host_config *cfg, struct ls_sandbox_host **ret,
+                         struct ls_error *err);
+
+/* Free; accepts NULL; returns NULL.  Sandboxes must have finished. */
+struct ls_sandbox_host *ls_sandbox_host_free(struct ls_sandbox_host *host);
+
+/* 1 or 2: the cgroup version in use. */
+int ls_sandbox_host_cgroup_version(const struct ls_sandbox_host *host);
 
 /*
  * Run spec->argv in a fresh sandbox and wait for it, delivering output to
  * spec->on_output.  Returns 0 when a result was produced -- including runs that
  * failed to set up (reason SETUP_FAILED, with ret->error filled) -- or -errno when
- * the arguments are invalid (err filled).  Every process, mount and fd of the
- * sandbox is gone when it returns.
+ * the arguments are invalid or a resource could not be had (err filled), or when the
+ * sandbox's cgroup could not be removed (ret is filled then too).  Every process,
+ * mount, cgroup and fd of the sandbox is gone when it returns 0.  The calling thread
+ * must live until it returns (the sandbox dies with it: PR_SET_PDEATHSIG).
  */
-int ls_sandbox_run(const struct ls_sandbox_spec *spec, struct ls_result *ret, struct ls_error *err);
+int ls_sandbox_run(struct ls_sandbox_host *host, const struct ls_sandbox_spec *spec,
+                   struct ls_result *ret, struct ls_error *err);

@@ -259,6 +259,8 @@ static size_t snapshot_compare(const struct snapshot *before, bool check_fds) {
 
 /* ---- the library, in-process ---- */
 
+static struct ls_sandbox_host *host;
+
 static int run_true(struct ls_result *res, struct ls_error *err) {
     static const char *const argv[] = { "/bin/true", NULL };
     struct ls_sandbox_spec spec;
@@ -267,7 +269,7 @@ static int run_true(struct ls_result *res, struct ls_error *err) {
     spec.argv = argv;
     memset(res, 0, sizeof(*res));
     ls_error_clear(err);
-    return ls_sandbox_run(&spec, res, err);
+    return ls_sandbox_run(host, &spec, res, err);
 }
 
 static void test_library_runs(void **state) {
@@ -423,11 +425,13 @@ int main(void) {
         return 1;
     }
     ls_error_clear(&err);
-    r = ls_sandbox_prepare_caller(&err);
+    r = ls_sandbox_host_open(NULL, &host, &err);
     if (r < 0) {
-        fprintf(stderr, "ls_sandbox_prepare_caller: %s: %s\n", err.step, err.msg);
+        fprintf(stderr, "ls_sandbox_host_open: %s: %s\n", err.step, err.msg);
         return 1;
     }
     signal(SIGPIPE, SIG_IGN);
-    return cmocka_run_group_tests_name("leaks", tests, NULL, NULL);
+    r = cmocka_run_group_tests_name("leaks", tests, NULL, NULL);
+    ls_sandbox_host_free(host);
+    return r;
 }

@@ -3,6 +3,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -74,6 +75,19 @@ static void strlcpy_bounds(void **state) {
     assert_string_equal(buf, "");
 }
 
+static void fmt_u64(void **state) {
+    char buf[24];
+    assert_int_equal(ls_fmt_u64(buf, sizeof(buf), 0), 1);
+    assert_string_equal(buf, "0");
+    assert_int_equal(ls_fmt_u64(buf, sizeof(buf), 1048576), 7);
+    assert_string_equal(buf, "1048576");
+    assert_int_equal(ls_fmt_u64(buf, sizeof(buf), UINT64_MAX), 20);
+    assert_string_equal(buf, "18446744073709551615");
+    char small[4];
+    ls_fmt_u64(small, sizeof(small), 123456);
+    assert_string_equal(small, "123");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(set_formats_and_appends_strerror),
@@ -84,6 +98,7 @@ int main(void) {
         cmocka_unit_test(long_messages_are_truncated_not_overflowed),
         cmocka_unit_test(prefix_adds_context),
         cmocka_unit_test(strlcpy_bounds),
+        cmocka_unit_test(fmt_u64),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

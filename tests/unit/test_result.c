@@ -14,7 +14,9 @@
 static void round_trip_exited(void **state) {
     struct ls_result r = {.reason = LS_REASON_EXITED, .exit_code = 3, .wall_ms = 12, .user_ms = 4,
                           .sys_ms = 5, .stdout_bytes = 100, .stderr_bytes = 7,
-                          .stdout_truncated = true, .host_uid = 1000042}, back;
+                          .stdout_truncated = true, .host_uid = 1000042,
+                          .peak_memory_bytes = 1 << 20, .cpu_user_ms = 8, .cpu_sys_ms = 9,
+                          .pids_peak = 3, .cgroup_version = 2}, back;
     struct ls_error e;
     char *json = ls_result_to_json(&r);
     assert_non_null(json);
@@ -31,6 +33,11 @@ static void round_trip_exited(void **state) {
     assert_true(back.stdout_truncated);
     assert_false(back.stderr_truncated);
     assert_int_equal(back.host_uid, 1000042);
+    assert_int_equal(back.peak_memory_bytes, 1 << 20);
+    assert_int_equal(back.cpu_user_ms, 8);
+    assert_int_equal(back.cpu_sys_ms, 9);
+    assert_int_equal(back.pids_peak, 3);
+    assert_int_equal(back.cgroup_version, 2);
     free(json);
 }
 
@@ -48,11 +55,15 @@ static void setup_failed_carries_error(void **state) {
 }
 
 static void every_reason_has_a_name(void **state) {
-    for (int i = LS_REASON_NONE; i <= LS_REASON_CANCELLED; i++)
+    for (int i = LS_REASON_NONE; i < LS_REASON__MAX; i++)
         assert_string_not_equal(ls_reason_name((enum ls_reason)i), "unknown");
     assert_string_equal(ls_reason_name((enum ls_reason)99), "unknown");
     assert_string_equal(ls_reason_name(LS_REASON_OUTPUT_LIMIT), "output_limit");
     assert_string_equal(ls_reason_name(LS_REASON_SECCOMP), "seccomp");
+    assert_string_equal(ls_reason_name(LS_REASON_OOM), "oom");
+    assert_string_equal(ls_reason_name(LS_REASON_PIDS_LIMIT), "pids_limit");
+    assert_string_equal(ls_reason_name(LS_REASON_CPU_LIMIT), "cpu_limit");
+    assert_string_equal(ls_reason_name(LS_REASON__MAX), "unknown");
 }
 
 static void strict_parsing(void **state) {
@@ -60,7 +71,9 @@ static void strict_parsing(void **state) {
     struct ls_error e;
     const char *ok = "{\"reason\":\"timeout\",\"exit_code\":-1,\"signal\":9,\"wall_ms\":1,"
                      "\"user_ms\":0,\"sys_ms\":0,\"stdout_bytes\":0,\"stderr_bytes\":0,"
-                     "\"stdout_truncated\":false,\"stderr_truncated\":false,\"host_uid\":1}";
+                     "\"stdout_truncated\":false,\"stderr_truncated\":false,\"host_uid\":1,"
+                     "\"peak_memory_bytes\":0,\"cpu_user_ms\":0,\"cpu_sys_ms\":0,\"pids_peak\":0,"
+                     "\"cgroup_version\":1}";
     assert_int_equal(ls_result_from_json(ok, &r, &e), 0);
     assert_int_equal(r.reason, LS_REASON_TIMEOUT);
     assert_int_equal(ls_result_from_json("{", &r, &e), -EINVAL);
@@ -78,7 +91,9 @@ static void strict_parsing(void **state) {
     /* negative counter */
     const char *neg = "{\"reason\":\"exited\",\"exit_code\":0,\"signal\":0,\"wall_ms\":-5,"
                       "\"user_ms\":0,\"sys_ms\":0,\"stdout_bytes\":0,\"stderr_bytes\":0,"
-                      "\"stdout_truncated\":false,\"stderr_truncated\":false,\"host_uid\":1}";
+                      "\"stdout_truncated\":false,\"stderr_truncated\":false,\"host_uid\":1,"
+                     "\"peak_memory_bytes\":0,\"cpu_user_ms\":0,\"cpu_sys_ms\":0,\"pids_peak\":0,"
+                     "\"cgroup_version\":1}";
     assert_int_equal(ls_result_from_json(neg, &r, &e), -EINVAL);
     assert_non_null(strstr(e.msg, "negative"));
 }
