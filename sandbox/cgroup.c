@@ -289,6 +289,11 @@ int cgroup_read_usage(struct cgroup *cg, struct cgroup_usage *ret) {
     return cg->mgr->ops->usage(cg, ret);
 }
 
+int cgroup_pids_refused(struct cgroup *cg, uint64_t *ret) {
+    int dfd = cg->mgr->version == 2 ? cg->v2_fd : cg->v1_fd[CG_V1_PIDS];
+    return cg_read_key(dfd, "pids.events", "max", ret);
+}
+
 int cgroup_cpu_usage_us(struct cgroup *cg, uint64_t *ret) {
     return cg->mgr->ops->cpu_us(cg, ret);
 }

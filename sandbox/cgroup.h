@@ -69,6 +69,9 @@ int cgroup_attach(struct cgroup *cg, pid_t pid, struct ls_error *err);
 /* Read usage counters.  Returns 0 or -errno (counters it could not read stay 0). */
 int cgroup_read_usage(struct cgroup *cg, struct cgroup_usage *ret);
 
+/* Forks refused at pids.max so far (pids.events "max"). */
+int cgroup_pids_refused(struct cgroup *cg, uint64_t *ret);
+
 /* CPU time (user + system) used so far, in microseconds. */
 int cgroup_cpu_usage_us(struct cgroup *cg, uint64_t *ret);
 

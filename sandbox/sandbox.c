@@ -6,33 +6,42 @@
  *
  *   parent                                   child (pid 1 of the new pid namespace)
  *   ------                                   -----------------------------------------
- *   validate the spec, build env/caps/filter
+ *   validate the spec, build env/caps
  *   take a host uid from the range
+ *   create its cgroup with the limits
  *   pipes for stdout/stderr, a channel
  *   clone3(new user, pid, mnt, net, uts,
- *          ipc, cgroup ns) + pidfd  -------> wait on the channel
+ *          ipc, cgroup ns) + pidfd, on
+ *          v2 into the cgroup    -------> wait on the channel
+ *   v1: move it into the cgroup
  *   write uid/gid maps, deny setgroups
  *   bring lo up (libnl)
+ *   IPC limits (shm_rmid_forced, shmmax)
  *   id-map the workspace mount
- *   send GO (+ workspace mount fd)  -------> fds 0/1/2 + channel only; become uid/gid
+ *   send GO (+ workspace mount fd)  -------> fds 0/1/2 + channel only; v1: new cgroup
+ *                                            namespace; become uid/gid
  *                                            root on tmpfs, binds, /work, /tmp, /proc,
  *                                            /dev; pivot_root; hostname; new session;
  *                                            cwd /work; umask; rlimits; capabilities
  *                                            empty; no_new_privs; init: start the
  *                                            command (seccomp, execve), reap, report
- *   stream output, enforce the wall clock,
- *   reap init (the kernel has killed the
- *   rest of the namespace), build the result
- *   release the uid
+ *   stream output, enforce the wall clock
+ *   and the CPU-time total, reap init (the
+ *   kernel has killed the rest of the
+ *   namespace), read the cgroup's usage,
+ *   build the result, kill + remove the
+ *   cgroup, release the uid
  *
  * Nothing is mounted in the host's mount namespace and nothing is created on the
- * host but the uid slot file, so teardown is: kill init, reap it, close fds.
+ * host but the uid slot file and the cgroup, so teardown is: kill init, reap it,
+ * remove the cgroup, close fds.
  */
 #include "labstack/sandbox.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -268,9 +277,10 @@ _noreturn_ static void child_main(const struct child_args *a) {
     struct ls_error *e = &m.error;
     int chan = a->chan, ws, r;
 
-    /* If the parent dies from here on, so does the sandbox (and with pid 1, all of it). */
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || prctl(PR_SET_DUMPABLE, 0) < 0) {
-        ls_error_set_safe(e, errno, "prctl", "set parent-death signal / non-dumpable", NULL);
+    /* Not dumpable from the start: nothing may ptrace or read us meanwhile.  (Set again
+     * after the identity switch, which resets it.) */
+    if (prctl(PR_SET_DUMPABLE, 0) < 0) {
+        ls_error_set_safe(e, errno, "prctl", "set non-dumpable", NULL);
         goto fail;
     }
     ws = child_wait_go(chan);
@@ -301,9 +311,23 @@ _noreturn_ static void child_main(const struct child_args *a) {
     /* Become the sandbox identity (the only one mapped).  Capabilities in the new user
      * namespace stay until caps_drop_all(): root of the namespace is not mapped when
      * uid != 0, and a switch to uid 0 keeps them. */
-    if (setresgid(s->gid, s->gid, s->gid) < 0 || setresuid(s->uid, s->uid, s->uid) < 0) {
+    /* Raw syscalls: glibc's setresuid() would signal every thread the parent had. */
+    if (syscall(SYS_setresgid, s->gid, s->gid, s->gid) < 0 ||
+        syscall(SYS_setresuid, s->uid, s->uid, s->uid) < 0) {
         ls_error_set_safe(e, errno, "identity", "setresuid/setresgid", NULL);
         goto fail;
+    }
+    /* The identity switch cleared the parent-death signal and reset dumpable, so both
+     * are set now.  If the parent dies from here on, so does the sandbox (we are pid 1:
+     * all of it); if it died before, its end of the channel is closed already. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || prctl(PR_SET_DUMPABLE, 0) < 0) {
+        ls_error_set_safe(e, errno, "prctl", "set parent-death signal / non-dumpable", NULL);
+        goto fail;
+    }
+    {
+        struct pollfd pfd = {.fd = chan, .events = 0};
+        if (poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLHUP | POLLERR)))
+            _exit(125);
     }
 
     {
@@ -579,6 +603,7 @@ int ls_sandbox_run(struct ls_sandbox_host *host, const struct ls_sandbox_spec *s
         .userdata = spec->userdata,
         .cg = cg,
         .cpu_limit_us = spec->cpu_time_ms * 1000,
+        .pids_limited = spec->pids_max > 0,
     };
 
     /* 5. From outside, while the child waits: cgroup (v1), identity maps, loopback,

@@ -25,6 +25,30 @@
 
 enum { EV_PIDFD = 1, EV_CHAN, EV_OUT, EV_ERR, EV_TIMER, EV_CPU };
 
+/* One sample of the cgroup (every CHECK_MS): the CPU-time total, and the fork-bomb
+ * rule -- forks refused at the pids limit in FORK_BOMB_TICKS samples in a row.  A
+ * program that merely hits the limit fails its fork and stops or exits; one that
+ * keeps trying for a second does nothing else and would only burn CPU until the wall
+ * clock.  Returns true once it has killed the sandbox. */
+static bool sample_cgroup(struct watch *w, int tfd, uint64_t *refused, unsigned *pinned) {
+    uint64_t ticks, used, now;
+    if (read(tfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+        return false;
+    if (w->cpu_limit_us > 0 && cgroup_cpu_usage_us(w->cg, &used) >= 0 && used >= w->cpu_limit_us) {
+        watch_kill(w, LS_REASON_CPU_LIMIT);
+        return true;
+    }
+    if (w->pids_limited && cgroup_pids_refused(w->cg, &now) >= 0) {
+        *pinned = now > *refused ? *pinned + 1 : 0;
+        *refused = now;
+        if (*pinned >= FORK_BOMB_TICKS) {
+            watch_kill(w, LS_REASON_PIDS_LIMIT);
+            return true;
+        }
+    }
+    return false;
+}
+
 void watch_kill(struct watch *w, enum ls_reason why) {
     if (w->killed_for == LS_REASON_NONE)
         w->killed_for = why;
@@ -100,6 +124,8 @@ static int add(int ep, int fd, uint32_t tag) {
 int watch_run(struct watch *w, struct ls_error *err) {
     _cleanup_close_ int ep = -EBADF, tfd = -EBADF, cfd = -EBADF;
     bool reaped = false, chan_open = true, open_[2] = {true, true};
+    uint64_t refused = 0;
+    unsigned pinned = 0;
     int r = 0;
 
     ep = epoll_create1(EPOLL_CLOEXEC);
@@ -122,12 +148,12 @@ int watch_run(struct watch *w, struct ls_error *err) {
         }
     }
 
-    if (w->cpu_limit_us > 0 && w->cg) {
-        struct timespec every = {.tv_sec = 0, .tv_nsec = CPU_CHECK_MS * 1000000L};
+    if (w->cg && (w->cpu_limit_us > 0 || w->pids_limited)) {
+        struct timespec every = {.tv_sec = 0, .tv_nsec = CHECK_MS * 1000000L};
         struct itimerspec its = {.it_value = every, .it_interval = every};
         cfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
         if (cfd < 0 || timerfd_settime(cfd, 0, &its, NULL) < 0 || (r = add(ep, cfd, EV_CPU)) < 0) {
-            r = ls_error_set(err, r < 0 ? -r : errno, "watch", "CPU-time timer");
+            r = ls_error_set(err, r < 0 ? -r : errno, "watch", "cgroup sampling timer");
             goto fail;
         }
     }
@@ -172,16 +198,11 @@ int watch_run(struct watch *w, struct ls_error *err) {
                 watch_kill(w, LS_REASON_TIMEOUT);
                 epoll_ctl(ep, EPOLL_CTL_DEL, tfd, NULL);
                 break;
-            case EV_CPU: {
-                uint64_t ticks, used;
-                if (read(cfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
-                    break;
-                if (cgroup_cpu_usage_us(w->cg, &used) >= 0 && used >= w->cpu_limit_us) {
-                    watch_kill(w, LS_REASON_CPU_LIMIT);
+            case EV_CPU:
+                if (sample_cgroup(w, cfd, &refused, &pinned)) {
                     epoll_ctl(ep, EPOLL_CTL_DEL, cfd, NULL);
                 }
                 break;
-            }
             }
         }
     }

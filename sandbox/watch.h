@@ -13,7 +13,10 @@
 
 struct cgroup;
 
-#define CPU_CHECK_MS 50
+/* The cgroup is sampled this often; a sandbox whose forks keep being refused at the
+ * pids limit for FORK_BOMB_TICKS samples in a row is a fork bomb and is killed. */
+#define CHECK_MS 50
+#define FORK_BOMB_TICKS 20
 
 struct watch {
     /* in */
@@ -25,8 +28,9 @@ struct watch {
     uint64_t limit[2];         /* byte caps of stdout, stderr */
     ls_output_fn on_output;
     void *userdata;
-    struct cgroup *cg;         /* the sandbox's cgroup, for the CPU-time check */
+    struct cgroup *cg;         /* the sandbox's cgroup, sampled every CHECK_MS */
     uint64_t cpu_limit_us;     /* total CPU time allowed; 0: none */
+    bool pids_limited;         /* watch for a fork bomb pinned at the pids limit */
 
     /* out */
     bool started;              /* init reported the command's process */
@@ -41,8 +45,8 @@ struct watch {
 };
 
 /* Run the loop until init is reaped and both pipes are at EOF: stream output with
- * the caps, enforce the wall-clock limit and the cgroup's CPU-time total (sampled
- * every CPU_CHECK_MS), collect channel messages.  Blocks on
+ * the caps, enforce the wall-clock limit, the cgroup's CPU-time total and the fork
+ * bomb rule (sampled every CHECK_MS), collect channel messages.  Blocks on
  * epoll only (no sleeps).  Returns 0, or -errno if the loop itself failed (then the
  * sandbox has been killed and reaped anyway). */
 int watch_run(struct watch *w, struct ls_error *err);

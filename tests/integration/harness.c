@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -210,8 +211,10 @@ int it_start(const struct it_box *box, const char *const *opts, const char *cons
     argv[n++] = it_labstack();
     argv[n++] = "sandbox";
     argv[n++] = "run";
-    argv[n++] = "--workspace";
-    argv[n++] = box->ws;
+    if (!box->tmpfs_work) {
+        argv[n++] = "--workspace";
+        argv[n++] = box->ws;
+    }
     argv[n++] = "--result-json";
     argv[n++] = box->json;
     for (size_t i = 0; i < n_opts; i++)
@@ -255,7 +258,7 @@ int it_wait(const struct it_box *box, struct it_run *run, int timeout_s) {
         return -ECHILD;
     clock_gettime(CLOCK_MONOTONIC, &start);
     for (;;) {
-        pid_t r = waitpid(run->pid, &status, WNOHANG);
+        pid_t r = wait4(run->pid, &status, WNOHANG, &run->rusage);
         if (r == run->pid)
             break;
         if (r < 0 && errno != EINTR)

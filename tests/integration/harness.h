@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 /* Sandboxes run as host uids from this number up. */
@@ -28,6 +29,9 @@ const char *it_probe(void);
  * the probe as ws/probe when asked), <dir>/r.json the result, <dir>/out and
  * <dir>/err what the CLI printed. */
 struct it_box {
+    bool tmpfs_work;     /* it_start omits --workspace: /work is the sandbox's own tmpfs
+                          * (set after it_box_new; for file systems without id-mapped
+                          * mounts, the probe then comes in with --ro-bind) */
     char dir[128];
     char ws[192];
     char json[192];
@@ -52,12 +56,13 @@ struct it_run {
     char *err;            /* stderr of the CLI */
     size_t err_len;
     json_t *result;       /* the parsed --result-json file, NULL when missing/invalid */
+    struct rusage rusage; /* of the CLI process from wait4 (its reaped children included) */
 };
 
 /*
  * Start `$LABSTACK sandbox run --workspace <ws> --result-json <json> OPTS... -- CMD...`
- * with stdin from /dev/null, stdout/stderr to the box's files and the environment
- * envp (NULL: PATH only).  Returns 0 or -errno.
+ * (without --workspace when box->tmpfs_work) with stdin from /dev/null, stdout/stderr
+ * to the box's files and the environment envp (NULL: PATH only).  Returns 0 or -errno.
  */
 int it_start(const struct it_box *box, const char *const *opts, const char *const *cmd,
              const char *const *envp, struct it_run *run);

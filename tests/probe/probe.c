@@ -18,6 +18,12 @@
  *
  * Checks: caps fds tty proc masked rofs syscalls sockets net [PORT [ABSTRACT]] abi
  * tiocsti env [ALLOWED...] uid [UID] escape dev sleeper all.
+ *
+ * Workloads for the resource-limit tests (hostile on purpose, for the inside of a
+ * sandbox only; the destructive ones refuse to run in the initial user namespace):
+ * membomb forkbomb forkcount N spin T S filltmp inodes N flood BYTES ignoreterm
+ * stopped daemon shmleak MB cputime cputime-children N.  They print what they did
+ * instead of PROBE lines; their exit statuses are described with each.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -50,11 +56,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/ipc.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
+#include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -66,6 +75,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef PROC_SUPER_MAGIC
@@ -1468,10 +1478,488 @@ static int run_sleeper(void) {
 
 /* ------------------------------------------------------------------------------ */
 
+static int usage(void);
+
+/* ------------------------------------------------------------------------------
+ * Hostile workloads for the resource-limit tests (tests/integration/test_limits.c).
+ *
+ * Unlike the checks above these do harm on purpose: they exhaust memory, pids, CPU,
+ * /tmp and shared memory, or leave processes behind.  They are meant for the inside
+ * of a sandbox only; the destructive ones refuse to start in the initial user
+ * namespace (on the host).  Every process they create names itself
+ * "lsprobe-<kind>" (its comm, at most 15 characters) so that the host can look for
+ * survivors after the run.  Each says what it did, on stdout or (progress) stderr.
+ */
+#define MiB (1024UL * 1024UL)
+
+/* true when this process is in a user namespace other than the initial one: the
+ * initial namespace maps the whole id range onto itself ("0 0 4294967295"). */
+static bool in_user_namespace(void) {
+    char buf[256];
+    unsigned long in, out, count;
+
+    if (read_text("/proc/self/uid_map", buf, sizeof(buf)) <= 0)
+        return false;
+    if (sscanf(buf, "%lu %lu %lu", &in, &out, &count) != 3)
+        return false;
+    return !(in == 0 && out == 0 && count == 4294967295UL);
+}
+
+/* Refuse a destructive workload outside a sandbox.  Returns 0 to go on, or the exit
+ * status (2) after saying why. */
+static int guard(const char *kind) {
+    if (in_user_namespace())
+        return 0;
+    fprintf(stderr, "probe %s: refusing to run outside a sandbox (this is the initial user "
+                    "namespace, i.e. the host)\n", kind);
+    return 2;
+}
+
+static void name_self(const char *comm) {
+    (void)prctl(PR_SET_NAME, comm, 0, 0, 0);
+}
+
+/* A positive count from argv, or -1. */
+static long parse_count(const char *arg, long max) {
+    char *end;
+    long v;
+
+    if (!arg)
+        return -1;
+    errno = 0;
+    v = strtol(arg, &end, 10);
+    if (errno || end == arg || *end || v <= 0 || v > max)
+        return -1;
+    return v;
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static _Noreturn void spin_forever(void) {
+    for (;;)
+        __asm__ volatile("" ::: "memory");
+}
+
+/* membomb: allocate and touch memory in 1 MiB chunks, forever. */
+static _Noreturn void run_membomb(void) {
+    unsigned long mib = 0, failures = 0;
+
+    name_self("lsprobe-mem");
+    printf("membomb: allocating 1 MiB chunks until stopped\n");
+    for (;;) {
+        char *p = mmap(NULL, MiB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) {
+            /* Not the expected end (that is the OOM killer): say so once, keep trying. */
+            if (failures++ == 0)
+                fprintf(stderr, "membomb: mmap after %lu MiB: %s, retrying\n", mib,
+                        errname(errno));
+            usleep(10000);
+            continue;
+        }
+        memset(p, 0xa5, MiB);
+        mib++;
+        if (mib % 16 == 0)
+            fprintf(stderr, "membomb: %lu MiB touched\n", mib);
+    }
+}
+
+/* forkbomb: every process forks as fast as it can, forever; failures are counted
+ * and the first process reports them (at 1, 2, 4, 8... failures). */
+static _Noreturn void run_forkbomb(void) {
+    unsigned long ok = 0, eagain = 0, other = 0, next_report = 1;
+    bool first = true;
+
+    name_self("lsprobe-fork");
+    printf("forkbomb: forking until stopped\n");
+    fflush(NULL);
+    for (;;) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            first = false;
+            continue;
+        }
+        if (pid > 0)
+            ok++;
+        else if (errno == EAGAIN)
+            eagain++;
+        else
+            other++;
+        if (first && eagain + other >= next_report) {
+            fprintf(stderr, "forkbomb: %lu forks succeeded, %lu failed with EAGAIN, %lu failed "
+                            "otherwise (%s)\n", ok, eagain, other,
+                    pid < 0 ? errname(errno) : "-");
+            next_report *= 2;
+        }
+    }
+}
+
+/* forkcount N: fork N sleeping children, stop at the first failure; exit 1 if a fork
+ * failed.  The children are left to the sandbox. */
+static int run_forkcount(const char *arg) {
+    long n = parse_count(arg, 1000000), i;
+    int e = 0;
+
+    if (n < 0)
+        return usage();
+    name_self("lsprobe-forkcnt");
+    fflush(NULL);
+    for (i = 0; i < n; i++) {
+        pid_t pid = fork();
+        if (pid == 0)
+            sleep_forever();
+        if (pid < 0) {
+            e = errno;
+            break;
+        }
+    }
+    if (i < n)
+        printf("forkcount: %ld of %ld forks succeeded, then fork failed: %s\n", i, n, errname(e));
+    else
+        printf("forkcount: %ld of %ld forks succeeded\n", i, n);
+    return i < n ? 1 : 0;
+}
+
+/* spin T S: T processes busy-loop for S seconds (wall clock), then all exit 0. */
+static int run_spin(const char *t_arg, const char *s_arg) {
+    long t = parse_count(t_arg, 4096);
+    double s = s_arg ? strtod(s_arg, NULL) : 0, end;
+    long started = 0, failed = 0;
+
+    if (t < 0 || !(s > 0))
+        return usage();
+    name_self("lsprobe-spin");
+    end = now_s() + s;
+    fflush(NULL);
+    for (long i = 0; i < t; i++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            while (now_s() < end)
+                for (volatile int k = 0; k < 100000; k++)
+                    ;
+            _exit(0);
+        }
+        if (pid < 0) {
+            fprintf(stderr, "spin: fork: %s\n", errname(errno));
+            break;
+        }
+        started++;
+    }
+    for (;;) {
+        int status;
+        pid_t pid = wait(&status);
+        if (pid < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            failed++;
+    }
+    printf("spin: %ld of %ld processes spun for %g s, %ld ended badly\n", started, t, s, failed);
+    return started == t && failed == 0 ? 0 : 1;
+}
+
+/* filltmp: write /tmp/fill until a write fails; "ENOSPC after N bytes" is success. */
+static int run_filltmp(void) {
+    static char buf[65536];
+    unsigned long long total = 0;
+    int fd, e;
+
+    /* Past RLIMIT_FSIZE the write fails with EFBIG instead of killing us. */
+    signal(SIGXFSZ, SIG_IGN);
+    name_self("lsprobe-fill");
+    memset(buf, 'x', sizeof(buf));
+    fd = open("/tmp/fill", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        printf("filltmp: open(/tmp/fill): %s\n", errname(errno));
+        return 1;
+    }
+    for (;;) {
+        ssize_t n = write(fd, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            e = n < 0 ? errno : EIO;
+            break;
+        }
+        total += (unsigned long long)n;
+    }
+    close(fd);
+    printf("filltmp: %s after %llu bytes\n", errname(e), total);
+    return e == ENOSPC ? 0 : 1;
+}
+
+/* inodes N: create up to N empty files in /tmp/i; "ENOSPC after K files" is success. */
+static int run_inodes(const char *arg) {
+    long n = parse_count(arg, 100000000), k;
+    int e = 0;
+
+    if (n < 0)
+        return usage();
+    name_self("lsprobe-inodes");
+    if (mkdir("/tmp/i", 0755) < 0 && errno != EEXIST) {
+        printf("inodes: mkdir(/tmp/i): %s\n", errname(errno));
+        return 1;
+    }
+    for (k = 0; k < n; k++) {
+        char path[64];
+        int fd;
+        snprintf(path, sizeof(path), "/tmp/i/%ld", k);
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            e = errno;
+            break;
+        }
+        close(fd);
+    }
+    if (k == n) {
+        printf("inodes: all %ld files created\n", n);
+        return 1;
+    }
+    printf("inodes: %s after %ld files\n", errname(e), k);
+    return e == ENOSPC ? 0 : 1;
+}
+
+/* flood BYTES: write BYTES to stdout in 64 KiB writes. */
+static int run_flood(const char *arg) {
+    static char buf[65536];
+    char *end;
+    unsigned long long want, total = 0;
+
+    errno = 0;
+    want = arg ? strtoull(arg, &end, 10) : 0;
+    if (!arg || errno || end == arg || *end)
+        return usage();
+    name_self("lsprobe-flood");
+    memset(buf, 'f', sizeof(buf));
+    while (total < want) {
+        size_t len = want - total < sizeof(buf) ? (size_t)(want - total) : sizeof(buf);
+        ssize_t n = write(STDOUT_FILENO, buf, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            fprintf(stderr, "flood: write after %llu bytes: %s\n", total,
+                    n < 0 ? errname(errno) : "wrote 0");
+            return 1;
+        }
+        total += (unsigned long long)n;
+    }
+    fprintf(stderr, "flood: wrote %llu bytes\n", total);
+    return 0;
+}
+
+/*
+ * ignoreterm | stopped | daemon: leave a process behind that is hard to kill -- one
+ * that ignores SIGTERM (and SIGINT, SIGHUP), one stopped by SIGSTOP, or a
+ * double-forked setsid daemon -- and exit 0 as soon as it is in place.  The survivor
+ * names itself lsprobe-<kind> and prints "lsprobe-<kind> ready pid N"; the sandbox
+ * must kill it when the command ends.
+ */
+static int run_orphan(const char *kind) {
+    bool stopped = strcmp(kind, "stopped") == 0, daemon = strcmp(kind, "daemon") == 0;
+    char comm[16], c;
+    int p[2], status;
+    pid_t child;
+    ssize_t n;
+
+    snprintf(comm, sizeof(comm), "lsprobe-%s", strcmp(kind, "ignoreterm") == 0 ? "ignterm" : kind);
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return 2;
+    fflush(NULL);
+    child = fork();
+    if (child < 0) {
+        printf("%s: fork: %s\n", kind, errname(errno));
+        return 1;
+    }
+    if (child == 0) {
+        close(p[0]);
+        if (daemon) {
+            pid_t gc;
+            setsid();
+            gc = fork();
+            if (gc != 0)
+                _exit(gc > 0 ? 0 : 2);
+            umask(0);
+            if (chdir("/") < 0)
+                _exit(2);
+        }
+        signal(SIGTERM, SIG_IGN);
+        signal(SIGINT, SIG_IGN);
+        signal(SIGHUP, SIG_IGN);
+        name_self(comm);
+        printf("%s ready pid %d\n", comm, (int)getpid());
+        fflush(stdout);
+        if (write(p[1], "r", 1) != 1)
+            _exit(2);
+        close(p[1]);
+        if (stopped)
+            raise(SIGSTOP);
+        sleep_forever();
+    }
+    close(p[1]);
+    do
+        n = read(p[0], &c, 1);
+    while (n < 0 && errno == EINTR);
+    close(p[0]);
+    if (n != 1) {
+        printf("%s: the child never got ready\n", kind);
+        return 1;
+    }
+    if (daemon) {
+        /* The intermediate child exits at once; the daemon is init's now. */
+        waitpid(child, NULL, 0);
+    } else if (stopped) {
+        /* Leave only once the child is really stopped. */
+        if (waitpid(child, &status, WUNTRACED) != child || !WIFSTOPPED(status)) {
+            printf("%s: the child did not stop\n", kind);
+            return 1;
+        }
+    }
+    printf("%s: exiting, leaving %s behind\n", kind, comm);
+    return 0;
+}
+
+/* shmleak MB: a SysV segment of MB MiB, every page touched, detached, never removed;
+ * exit 0 unless a step failed. */
+static int run_shmleak(const char *arg) {
+    long mb = parse_count(arg, 1L << 20);
+    long page = sysconf(_SC_PAGESIZE);
+    struct shmid_ds ds;
+    size_t size;
+    char *p;
+    int id;
+
+    if (mb < 0)
+        return usage();
+    name_self("lsprobe-shm");
+    size = (size_t)mb * MiB;
+    id = shmget(IPC_PRIVATE, size, IPC_CREAT | 0600);
+    if (id < 0) {
+        printf("shmleak: shmget(%ld MiB): %s\n", mb, errname(errno));
+        return 1;
+    }
+    p = shmat(id, NULL, 0);
+    if (p == (void *)-1) {
+        printf("shmleak: shmat: %s\n", errname(errno));
+        return 1;
+    }
+    for (size_t off = 0; off < size; off += (size_t)page)
+        p[off] = 1;
+    if (shmdt(p) < 0) {
+        printf("shmleak: shmdt: %s\n", errname(errno));
+        return 1;
+    }
+    /* Whether the segment outlives its last detach is the IPC namespace's choice
+     * (kernel.shm_rmid_forced); either way it was made, filled and never removed. */
+    if (shmctl(id, IPC_STAT, &ds) < 0)
+        printf("shmleak: segment %d of %ld MiB touched, detached, already gone after detach "
+               "(IPC_STAT: %s; shm_rmid_forced?), not removed by us\n", id, mb, errname(errno));
+    else
+        printf("shmleak: segment %d of %ld MiB touched, detached, still exists (nattch %lu), "
+               "not removed\n", id, mb, (unsigned long)ds.shm_nattch);
+    return 0;
+}
+
+/* cputime: busy-loop forever, SIGXCPU ignored (so RLIMIT_CPU's soft limit alone does
+ * not stop it).  cputime-children N: the same in N children while the parent waits;
+ * when every child is gone the parent exits 0. */
+static _Noreturn void run_cputime(void) {
+    signal(SIGXCPU, SIG_IGN);
+    name_self("lsprobe-cpu");
+    printf("cputime: spinning until stopped\n");
+    fflush(NULL);
+    spin_forever();
+}
+
+static int run_cputime_children(const char *arg) {
+    long n = parse_count(arg, 4096), started = 0;
+
+    if (n < 0)
+        return usage();
+    name_self("lsprobe-cpu");
+    fflush(NULL);
+    for (long i = 0; i < n; i++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            signal(SIGXCPU, SIG_IGN);
+            spin_forever();
+        }
+        if (pid < 0) {
+            printf("cputime-children: fork: %s\n", errname(errno));
+            break;
+        }
+        started++;
+    }
+    printf("cputime-children: %ld of %ld children spinning\n", started, n);
+    fflush(NULL);
+    for (;;) {
+        int status;
+        pid_t pid = wait(&status);
+        if (pid < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (WIFSIGNALED(status))
+            printf("cputime-children: child %d killed by signal %d\n", (int)pid,
+                   WTERMSIG(status));
+        else
+            printf("cputime-children: child %d exited %d\n", (int)pid, WEXITSTATUS(status));
+    }
+    printf("cputime-children: every child is gone\n");
+    return 0;
+}
+
+/* Run one of the workloads above; -1 when cmd is none of them. */
+static int run_workload(const char *cmd, int argc, char **argv) {
+    static const char *const destructive[] = {
+        "membomb", "forkbomb", "forkcount", "filltmp", "inodes", "ignoreterm", "stopped",
+        "daemon", "shmleak", "cputime", "cputime-children",
+    };
+    const char *a1 = argc > 2 ? argv[2] : NULL, *a2 = argc > 3 ? argv[3] : NULL;
+    int r;
+
+    for (size_t i = 0; i < sizeof(destructive) / sizeof(destructive[0]); i++)
+        if (strcmp(cmd, destructive[i]) == 0 && (r = guard(cmd)) != 0)
+            return r;
+    if (strcmp(cmd, "membomb") == 0)
+        run_membomb();
+    if (strcmp(cmd, "forkbomb") == 0)
+        run_forkbomb();
+    if (strcmp(cmd, "forkcount") == 0)
+        return run_forkcount(a1);
+    if (strcmp(cmd, "spin") == 0)
+        return run_spin(a1, a2);
+    if (strcmp(cmd, "filltmp") == 0)
+        return run_filltmp();
+    if (strcmp(cmd, "inodes") == 0)
+        return run_inodes(a1);
+    if (strcmp(cmd, "flood") == 0)
+        return run_flood(a1);
+    if (strcmp(cmd, "ignoreterm") == 0 || strcmp(cmd, "stopped") == 0 ||
+        strcmp(cmd, "daemon") == 0)
+        return run_orphan(cmd);
+    if (strcmp(cmd, "shmleak") == 0)
+        return run_shmleak(a1);
+    if (strcmp(cmd, "cputime") == 0)
+        run_cputime();
+    if (strcmp(cmd, "cputime-children") == 0)
+        return run_cputime_children(a1);
+    return -1;
+}
+
 static int usage(void) {
     fprintf(stderr,
             "usage: probe caps|fds|tty|proc|masked|rofs|syscalls|sockets|abi|tiocsti|escape|dev|all\n"
-            "       probe net [PORT|- [ABSTRACT-NAME]] | env [ALLOWED...] | uid [UID] | sleeper\n");
+            "       probe net [PORT|- [ABSTRACT-NAME]] | env [ALLOWED...] | uid [UID] | sleeper\n"
+            "workloads (hostile; inside a sandbox only):\n"
+            "       probe membomb | forkbomb | forkcount N | spin T S | filltmp | inodes N\n"
+            "       probe flood BYTES | ignoreterm | stopped | daemon | shmleak MB\n"
+            "       probe cputime | cputime-children N\n");
     return 2;
 }
 
@@ -1532,7 +2020,8 @@ int main(int argc, char **argv) {
     } else if (strcmp(cmd, "sleeper") == 0) {
         return run_sleeper();
     } else {
-        return usage();
+        int r = run_workload(cmd, argc, argv);
+        return r >= 0 ? r : usage();
     }
 
     printf("PROBE summary %s %u safe, %u fail\n", n_fail ? "FAIL" : "SAFE", n_safe, n_fail);
