@@ -6,6 +6,8 @@
  * privileged sandbox library.  `labstack sandbox ...`, the direct root-only entry
  * point, is a separate program, `labstack-sandbox`, found next to this one and
  * exec'd with the remaining arguments, the way git runs its subcommands.
+ * `labstack policy ...` runs in this process: it links only the pure, unprivileged
+ * policy library.
  */
 #include <errno.h>
 #include <limits.h>
@@ -13,13 +15,17 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "policy_cmd.h"
+
 static void usage(FILE *f) {
     fputs("Usage: labstack COMMAND [ARGS...]\n"
           "\n"
           "Commands:\n"
           "  sandbox run [OPTIONS] -- CMD [ARGS...]   run CMD in a sandbox directly (root only)\n"
+          "  policy check|explain|test|diff|sign|verify ...\n"
+          "                                           work with policy files\n"
           "\n"
-          "Run `labstack sandbox run --help` for the options.\n",
+          "Run `labstack sandbox run --help` and `labstack policy --help` for the options.\n",
           f);
 }
 
@@ -34,6 +40,8 @@ int main(int argc, char **argv) {
         usage(stdout);
         return 0;
     }
+    if (strcmp(argv[1], "policy") == 0)
+        return policy_cmd_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "sandbox") != 0) {
         fprintf(stderr, "labstack: unknown command \"%s\"\n", argv[1]);
         usage(stderr);

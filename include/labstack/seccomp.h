@@ -79,6 +79,13 @@ struct ls_seccomp_program;
  * with harmless values; ioctl TIOCSTI/TIOCLINUX denied on the low 32 bits. */
 const struct ls_seccomp_spec *ls_seccomp_default_spec(void);
 
+/* The floor: argument denies (ERRNO with conditions, so they land in filter B) that
+ * every policy's program gets on top of its own rules: socket() with a family that
+ * has bits above the low 32, ioctl TIOCSTI/TIOCLINUX on the low 32 bits, and no set-user-ID/set-group-ID bit through chmod, fchmod, fchmodat,
+ * fchmodat2, creat, mknod(at) or open(at) with O_CREAT/O_TMPFILE -- the workspace is
+ * id-mapped to its host owner, so a set-id file there would be one on the host. */
+const struct ls_seccomp_rule *ls_seccomp_floor(size_t *ret_n);
+
 /* Compile spec.  On success *ret owns a new program (free with ls_seccomp_program_free).
  * On failure returns -errno and fills err, naming the rule (index and syscall). */
 int ls_seccomp_build(const struct ls_seccomp_spec *spec, struct ls_seccomp_program **ret,

@@ -43,14 +43,10 @@
 
 #include "labstack/error.h"
 #include "labstack/macros.h"
+#include "seccomp_internal.h"
 
 #define STEP "seccomp"
 #define ERRNO_MAX 4095 /* the kernel's MAX_ERRNO: larger values are not errors to libc */
-
-struct ls_seccomp_program {
-    struct sock_fprog deny;  /* filter B; len 0 when the spec has no argument denies */
-    struct sock_fprog allow; /* filter A; always present */
-};
 
 /* Per syscall number (below LS_SECCOMP_NR_SPACE), the rules of filter A seen so far,
  * as rule index + 1 (0: none), to refuse specs that libseccomp would merge silently. */

@@ -91,6 +91,21 @@ _Static_assert(AF_UNIX == 1 && AF_INET == 2 && AF_INET6 == 10 && AF_NETLINK == 1
  * 0x100005412 is TIOCSTI too (CVE-2019-10063 was that bypass). */
 #define NO_IOCTL(cmd) FAIL_IF("ioctl", EPERM, MASKED(1, 0xffffffffULL, (cmd)))
 
+/* The floor: argument denies every program gets, whatever its policy says (see
+ * ls_seccomp_floor()).  They protect labstack's own mechanisms -- the id-mapped
+ * workspace (set-id bits) and the terminal-injection ioctls -- and close a hole an
+ * imported Docker profile would bring (its socket rule compares all 64 bits while the
+ * kernel reads an int, so a family with high bits set passed it); they never stand in
+ * the way of a legitimate test. */
+#define FLOOR_RULES \
+    FAIL_IF("socket", EAFNOSUPPORT, ARG(0, GT, 0xffffffffULL)), \
+    NO_IOCTL(TIOCSTI), NO_IOCTL(TIOCLINUX), \
+    NO_SETID("chmod", 1), NO_SETID("fchmod", 1), NO_SETID("fchmodat", 2), \
+    NO_SETID("fchmodat2", 2), NO_SETID("creat", 1), NO_SETID("mknod", 1), \
+    NO_SETID("mknodat", 2), NO_SETID_CREATE("open", 1, 2), NO_SETID_CREATE("openat", 2, 3)
+
+static const struct ls_seccomp_rule floor_rules[] = { FLOOR_RULES };
+
 static const struct ls_seccomp_rule default_rules[] = {
     /* File I/O and the file system tree. */
     ALLOW("read"), ALLOW("write"), ALLOW("readv"), ALLOW("writev"), ALLOW("pread64"),
@@ -217,10 +232,7 @@ static const struct ls_seccomp_rule default_rules[] = {
     CLONE_NS(CLONE_NEWIPC), CLONE_NS(CLONE_NEWUSER), CLONE_NS(CLONE_NEWPID),
     CLONE_NS(CLONE_NEWNET),
     NO_DEVICE("mknod", 1), NO_DEVICE("mknodat", 2),
-    NO_IOCTL(TIOCSTI), NO_IOCTL(TIOCLINUX),
-    NO_SETID("chmod", 1), NO_SETID("fchmod", 1), NO_SETID("fchmodat", 2),
-    NO_SETID("fchmodat2", 2), NO_SETID("creat", 1), NO_SETID("mknod", 1),
-    NO_SETID("mknodat", 2), NO_SETID_CREATE("open", 1, 2), NO_SETID_CREATE("openat", 2, 3),
+    FLOOR_RULES,
 
     /* Refused: other processes' memory and file descriptors. */
     REFUSE("ptrace"), REFUSE("process_vm_readv"), REFUSE("process_vm_writev"),
@@ -275,4 +287,9 @@ static const struct ls_seccomp_spec default_spec = {
 /* The built-in spec; static storage, never freed. */
 const struct ls_seccomp_spec *ls_seccomp_default_spec(void) {
     return &default_spec;
+}
+
+const struct ls_seccomp_rule *ls_seccomp_floor(size_t *ret_n) {
+    *ret_n = ELEMENTSOF(floor_rules);
+    return floor_rules;
 }
