@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "labstack/fileio.h"
 #include "labstack/macros.h"
 #include "labstack/parse.h"
 
@@ -46,6 +47,12 @@ static const char usage_text[] =
     "  --tmp-inodes N         inodes of the /tmp tmpfs (default 16384)\n"
     "  --file-size SIZE       largest file a process may write (RLIMIT_FSIZE, default 1G)\n"
     "  --uid N                uid (and gid) inside the sandbox (default 0)\n"
+    "  --policy NAME|FILE     take limits, binds, environment, uid and seccomp from a policy\n"
+    "                         (NAME: <policy dir>/NAME.json); the limit flags then only\n"
+    "                         request values up to the policy's maxima; --ro-bind and --uid\n"
+    "                         are refused, --env only for names the policy allows\n"
+    "  --policy-dir DIR       where policy NAMEs live (default $LABSTACK_POLICY_DIR or\n"
+    "                         /etc/labstack/policies)\n"
     "  --hostname NAME        hostname inside (default \"sandbox\")\n"
     "  --stdin FILE           read stdin from FILE (default /dev/null; a tty is refused)\n"
     "  --result-json FILE     write the result as JSON to FILE (atomically)\n"
@@ -75,6 +82,8 @@ enum {
     OPT_STDIN,
     OPT_RESULT_JSON,
     OPT_QUIET,
+    OPT_POLICY,
+    OPT_POLICY_DIR,
     OPT_HELP,
 };
 
@@ -97,6 +106,8 @@ static const struct option options[] = {
     {"stdin", required_argument, NULL, OPT_STDIN},
     {"result-json", required_argument, NULL, OPT_RESULT_JSON},
     {"quiet", no_argument, NULL, OPT_QUIET},
+    {"policy", required_argument, NULL, OPT_POLICY},
+    {"policy-dir", required_argument, NULL, OPT_POLICY_DIR},
     {"help", no_argument, NULL, OPT_HELP},
     {0},
 };
@@ -170,10 +181,23 @@ int sandbox_cmd_parse(int argc, char **argv, struct sandbox_cmd *cmd, struct ls_
         case OPT_RO_BIND:
             if ((r = add_bind(cmd, optarg, err)) < 0)
                 return r;
+            cmd->ro_bind_given = true;
             break;
-        case OPT_ENV:
+        case OPT_ENV: {
             if ((r = add_env(cmd, &n_env, optarg, err)) < 0)
                 return r;
+            const char **ue = reallocarray(cmd->user_env, cmd->n_user_env + 1, sizeof(char *));
+            if (!ue)
+                return ls_error_set(err, ENOMEM, "flags", "--env");
+            cmd->user_env = ue;
+            ue[cmd->n_user_env++] = optarg;
+            break;
+        }
+        case OPT_POLICY:
+            cmd->policy = optarg;
+            break;
+        case OPT_POLICY_DIR:
+            cmd->policy_dir = optarg;
             break;
         case OPT_TIMEOUT:
             if (ls_parse_seconds_ms(optarg, &cmd->spec.timeout_ms) < 0 || cmd->spec.timeout_ms == 0)
@@ -190,18 +214,21 @@ int sandbox_cmd_parse(int argc, char **argv, struct sandbox_cmd *cmd, struct ls_
                 cmd->spec.stdout_limit = v;
             else
                 cmd->spec.stderr_limit = v;
+            /* One output limit per policy: the request is the larger of the two flags. */
+            cmd->req.output = v > cmd->req.output ? v : cmd->req.output;
             break;
         case OPT_UID:
             if (ls_parse_uint(optarg, 65533, &v) < 0)
                 return ls_error_set(err, EINVAL, "flags", "--uid %s: expected 0..65533", optarg);
             cmd->spec.uid = (uid_t)v;
+            cmd->uid_given = true;
             cmd->spec.gid = (gid_t)v;
             break;
         case OPT_MEMORY:
             if (ls_parse_size(optarg, &v) < 0 || v < (4u << 20))
                 return ls_error_set(err, EINVAL, "flags", "--memory %s: expected a size >= 4M such as 256M",
                                     optarg);
-            cmd->spec.memory_max = v;
+            cmd->spec.memory_max = cmd->req.memory = v;
             break;
         case OPT_CPUS:
             /* Thousandths of a CPU, parsed like seconds: "0.5" -> 500. */
@@ -209,11 +236,12 @@ int sandbox_cmd_parse(int argc, char **argv, struct sandbox_cmd *cmd, struct ls_
                 return ls_error_set(err, EINVAL, "flags", "--cpus %s: expected 0.01 to 1024 such as 0.5",
                                     optarg);
             cmd->spec.cpu_millis = (uint32_t)v;
+            cmd->req.cpus = v;
             break;
         case OPT_PIDS:
             if (ls_parse_uint(optarg, 4194304, &v) < 0 || v < 2)
                 return ls_error_set(err, EINVAL, "flags", "--pids %s: expected 2 to 4194304", optarg);
-            cmd->spec.pids_max = v;
+            cmd->spec.pids_max = cmd->req.pids = v;
             break;
         case OPT_CPU_TIME:
             if (ls_parse_seconds_ms(optarg, &cmd->spec.cpu_time_ms) < 0 || cmd->spec.cpu_time_ms == 0)
@@ -224,19 +252,20 @@ int sandbox_cmd_parse(int argc, char **argv, struct sandbox_cmd *cmd, struct ls_
             if (ls_parse_size(optarg, &v) < 0 || v == 0)
                 return ls_error_set(err, EINVAL, "flags", "--tmp-size %s: expected a size > 0 such as 64M",
                                     optarg);
-            cmd->spec.tmp_size = v;
+            cmd->spec.tmp_size = cmd->req.tmp_size = v;
             break;
         case OPT_TMP_INODES:
             if (ls_parse_uint(optarg, UINT32_MAX, &v) < 0 || v == 0)
                 return ls_error_set(err, EINVAL, "flags", "--tmp-inodes %s: expected a count > 0",
                                     optarg);
             cmd->spec.tmp_inodes = v;
+            cmd->tmp_inodes_given = true;
             break;
         case OPT_FILE_SIZE:
             if (ls_parse_size(optarg, &v) < 0 || v == 0)
                 return ls_error_set(err, EINVAL, "flags", "--file-size %s: expected a size > 0 such as 16M",
                                     optarg);
-            cmd->spec.rlimits.fsize = v;
+            cmd->spec.rlimits.fsize = cmd->req.file_size = v;
             break;
         case OPT_HOSTNAME:
             if (strlen(optarg) == 0 || strlen(optarg) > 64)
@@ -265,6 +294,12 @@ int sandbox_cmd_parse(int argc, char **argv, struct sandbox_cmd *cmd, struct ls_
         return ls_error_set(err, EINVAL, "flags", "unknown option %s", argv[optind]);
     if (optind >= argc)
         return ls_error_set(err, EINVAL, "flags", "no command given (use -- CMD [ARGS...])");
+    cmd->req.wall_time = cmd->spec.timeout_ms;
+    cmd->req.cpu_time = cmd->spec.cpu_time_ms;
+    if (cmd->policy && (cmd->ro_bind_given || cmd->uid_given))
+        return ls_error_set(err, EPERM, "flags",
+                            "--ro-bind and --uid cannot be combined with --policy: the policy decides "
+                            "what is bound and who runs");
     cmd->spec.argv = (const char *const *)argv + optind;
     cmd->spec.envp = (const char *const *)cmd->env;
     cmd->spec.binds = cmd->binds;
@@ -274,8 +309,74 @@ int sandbox_cmd_parse(int argc, char **argv, struct sandbox_cmd *cmd, struct ls_
 void sandbox_cmd_done(struct sandbox_cmd *cmd) {
     free(cmd->binds);
     free(cmd->env);
+    free(cmd->user_env);
     cmd->binds = NULL;
     cmd->env = NULL;
+    cmd->user_env = NULL;
+}
+
+/* --policy NAME|FILE -> a path: FILE when it has a '/' or ends in .json, else
+ * <dir>/NAME.json.  Caller frees. */
+static char *policy_path(const struct sandbox_cmd *cmd) {
+    const char *p = cmd->policy, *dir = cmd->policy_dir;
+    size_t len = strlen(p);
+    char *path = NULL;
+    if (strchr(p, '/') || (len > 5 && strcmp(p + len - 5, ".json") == 0))
+        return strdup(p);
+    if (!dir)
+        dir = getenv("LABSTACK_POLICY_DIR");
+    if (!dir || !*dir)
+        dir = "/etc/labstack/policies";
+    if (asprintf(&path, "%s/%s.json", dir, p) < 0)
+        return NULL;
+    return path;
+}
+
+/* Load the policy and turn the flags into a request against it.  On success the
+ * spec's limits, binds, env, uid and seccomp program come from the policy;
+ * *ret_policy, *ret_binds and *ret_env are the caller's to free after the run. */
+static int apply_policy(struct sandbox_cmd *cmd, struct ls_policy **ret_policy, void **ret_binds,
+                        char ***ret_env, struct ls_error *err) {
+    _cleanup_free_ char *path = policy_path(cmd);
+    struct ls_diags diags = {0};
+    struct ls_policy *p = NULL;
+    int r;
+
+    if (!path)
+        return ls_error_set(err, ENOMEM, "policy", "policy path");
+    r = ls_policy_load(path, NULL, &p, &diags);
+    if (r < 0) {
+        /* Every problem goes to stderr; the error names the file. */
+        for (size_t i = 0; i < diags.n; i++) {
+            _cleanup_free_ char *line = ls_diag_format(&diags.v[i]);
+            if (line)
+                fprintf(stderr, "%s\n", line);
+        }
+        ls_diags_free(&diags);
+        return ls_error_set(err, -r, "policy", "policy %s", path);
+    }
+    ls_diags_free(&diags);
+    cmd->req.env = cmd->user_env;
+    cmd->req.n_env = cmd->n_user_env;
+    cmd->req.has_workspace = cmd->spec.workspace != NULL;
+    /* The limits come from the policy from here on; only what the flags asked for is
+     * passed, as a request. */
+    struct ls_sandbox_spec fresh;
+    ls_sandbox_spec_init(&fresh);
+    fresh.argv = cmd->spec.argv;
+    fresh.workspace = cmd->spec.workspace;
+    fresh.hostname = cmd->spec.hostname;
+    fresh.stdin_fd = cmd->spec.stdin_fd;
+    if (cmd->tmp_inodes_given)
+        fresh.tmp_inodes = cmd->spec.tmp_inodes;
+    r = ls_policy_apply(p, &cmd->req, &fresh, ret_binds, ret_env, err);
+    if (r < 0) {
+        ls_policy_free(p);
+        return r;
+    }
+    cmd->spec = fresh;
+    *ret_policy = p;
+    return 0;
 }
 
 int sandbox_cmd_exit_status(const struct ls_result *res) {
@@ -294,47 +395,13 @@ int sandbox_cmd_exit_status(const struct ls_result *res) {
     }
 }
 
-static int write_all(int fd, const char *buf, size_t len) {
-    while (len > 0) {
-        ssize_t n = write(fd, buf, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
 
 static int pass_through(void *userdata, int stream, const char *buf, size_t len) {
     (void)userdata;
     /* If our own stdout is gone nobody reads the output: cancel the run. */
-    return write_all(stream == 1 ? STDOUT_FILENO : STDERR_FILENO, buf, len) < 0 ? -1 : 0;
+    return ls_write_all(stream == 1 ? STDOUT_FILENO : STDERR_FILENO, buf, len) < 0 ? -1 : 0;
 }
 
-/* Write data to path atomically: a temp file in the same directory, fsync, rename. */
-static int write_atomic(const char *path, const char *data) {
-    _cleanup_free_ char *tmp = NULL;
-    if (asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0)
-        return -ENOMEM;
-    _cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    int r = write_all(fd, data, strlen(data));
-    if (r >= 0)
-        r = write_all(fd, "\n", 1);
-    if (r >= 0 && fchmod(fd, 0644) < 0)
-        r = -errno;
-    if (r >= 0 && fsync(fd) < 0)
-        r = -errno;
-    if (r >= 0 && rename(tmp, path) < 0)
-        r = -errno;
-    if (r < 0)
-        unlink(tmp);
-    return r;
-}
 
 static int open_stdin(const char *path, struct ls_error *err) {
     struct stat st;
@@ -376,6 +443,19 @@ static int run(int argc, char **argv) {
             return 125;
         }
     }
+    struct ls_policy *policy = NULL;
+    void *policy_binds = NULL;
+    char **policy_env = NULL;
+    if (cmd.policy) {
+        r = apply_policy(&cmd, &policy, &policy_binds, &policy_env, &err);
+        if (r < 0) {
+            fprintf(stderr, "labstack sandbox run: %s\n", err.msg);
+            if (cmd.spec.stdin_fd >= 0)
+                close(cmd.spec.stdin_fd);
+            sandbox_cmd_done(&cmd);
+            return 125;
+        }
+    }
     cmd.spec.on_output = pass_through;
     signal(SIGPIPE, SIG_IGN);
 
@@ -383,6 +463,10 @@ static int run(int argc, char **argv) {
     if (r >= 0)
         r = ls_sandbox_run(host, &cmd.spec, &res, &err);
     host = ls_sandbox_host_free(host);
+    free(policy_binds);
+    free(policy_env);
+    ls_policy_free(policy);
+    ls_policy_cache_clear();
     if (r < 0) {
         fprintf(stderr, "labstack sandbox run: %s\n", err.msg);
         sandbox_cmd_done(&cmd);
@@ -399,7 +483,10 @@ static int run(int argc, char **argv) {
     }
     if (cmd.result_json) {
         _cleanup_free_ char *json = ls_result_to_json(&res);
-        r = json ? write_atomic(cmd.result_json, json) : -ENOMEM;
+        _cleanup_free_ char *doc = NULL;
+        r = json && asprintf(&doc, "%s\n", json) >= 0
+                ? ls_write_file_atomic(cmd.result_json, doc, strlen(doc), 0644)
+                : -ENOMEM;
         if (r < 0) {
             fprintf(stderr, "labstack sandbox run: write %s: %s\n", cmd.result_json, strerror(-r));
             status = 125;

@@ -5,12 +5,19 @@
 
 #include <stdbool.h>
 
+#include "labstack/policy.h"
 #include "labstack/sandbox.h"
 
 struct sandbox_cmd {
     struct ls_sandbox_spec spec;
     struct ls_bind *binds;       /* default binds + --ro-bind ones */
     char **env;                  /* default PATH/HOME/LANG + --env, NULL-terminated */
+    const char **user_env;       /* only the --env entries (a request under --policy) */
+    size_t n_user_env;
+    struct ls_policy_request req; /* the limit flags given, as a policy request */
+    bool ro_bind_given, uid_given, tmp_inodes_given;
+    const char *policy;          /* --policy NAME|FILE */
+    const char *policy_dir;      /* --policy-dir, $LABSTACK_POLICY_DIR, /etc/labstack/policies */
     const char *result_json;
     const char *stdin_path;
     bool quiet;

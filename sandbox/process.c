@@ -18,7 +18,7 @@
 #define DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
 
 static const char *const default_env[] = {
-    "PATH=" DEFAULT_PATH,
+    ("PATH=" DEFAULT_PATH),
     "HOME=/tmp",
     "LANG=C.UTF-8",
 };

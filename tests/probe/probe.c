@@ -1952,10 +1952,64 @@ static int run_workload(const char *cmd, int argc, char **argv) {
     return -1;
 }
 
+/* ------------------------------------------------------------------------------
+ * sys SPEC...: make raw syscalls and print what the kernel (and the filter) answered,
+ * for tests/integration/test_policies.c, which compares it with `labstack policy test`.
+ * SPEC is "NR[:ARG0[,ARG1...]]" (numbers in decimal or 0x hex; NR may carry the x32
+ * bit); "i386:NR" makes an int $0x80 call.  Each call prints "SYS <spec> BEGIN" first,
+ * so that a filter that kills the process shows which call did it, then
+ * "SYS <spec> ret=<r> errno=<name>".  In-process: a strict policy refuses fork.
+ */
+static int run_sys(int argc, char **argv) {
+    for (int i = 2; i < argc; i++) {
+        const char *spec = argv[i];
+        bool i386 = strncmp(spec, "i386:", 5) == 0;
+        const char *p = i386 ? spec + 5 : spec;
+        char *end;
+        long args[6] = {0};
+        long nr = (long)strtoull(p, &end, 0);
+        if (end == p || (*end && *end != ':')) {
+            fprintf(stderr, "sys: bad spec \"%s\"\n", spec);
+            return 2;
+        }
+        for (int a = 0; *end == ':' || *end == ','; a++) {
+            if (a >= 6) {
+                fprintf(stderr, "sys: more than 6 arguments in \"%s\"\n", spec);
+                return 2;
+            }
+            p = end + 1;
+            args[a] = (long)strtoull(p, &end, 0);
+            if (end == p) {
+                fprintf(stderr, "sys: bad argument in \"%s\"\n", spec);
+                return 2;
+            }
+        }
+        printf("SYS %s BEGIN\n", spec);
+        fflush(stdout);
+        long r;
+        errno = 0;
+        if (i386) {
+            /* The i386 entry point: the filter kills any other architecture. */
+            __asm__ volatile("int $0x80" : "=a"(r) : "a"(nr), "b"(args[0]), "c"(args[1]),
+                             "d"(args[2]) : "memory");
+            if (r < 0 && r > -4096) {
+                errno = (int)-r;
+                r = -1;
+            }
+        } else {
+            r = syscall(nr, args[0], args[1], args[2], args[3], args[4], args[5]);
+        }
+        printf("SYS %s ret=%ld errno=%s\n", spec, r, r < 0 ? errname(errno) : "0");
+        fflush(stdout);
+    }
+    return 0;
+}
+
 static int usage(void) {
     fprintf(stderr,
             "usage: probe caps|fds|tty|proc|masked|rofs|syscalls|sockets|abi|tiocsti|escape|dev|all\n"
             "       probe net [PORT|- [ABSTRACT-NAME]] | env [ALLOWED...] | uid [UID] | sleeper\n"
+            "       probe sys NR[:ARG,...]|i386:NR[:ARG,...]...   (raw syscalls, results printed)\n"
             "workloads (hostile; inside a sandbox only):\n"
             "       probe membomb | forkbomb | forkcount N | spin T S | filltmp | inodes N\n"
             "       probe flood BYTES | ignoreterm | stopped | daemon | shmleak MB\n"
@@ -2019,6 +2073,8 @@ int main(int argc, char **argv) {
         check_dev();
     } else if (strcmp(cmd, "sleeper") == 0) {
         return run_sleeper();
+    } else if (strcmp(cmd, "sys") == 0) {
+        return run_sys(argc, argv);
     } else {
         int r = run_workload(cmd, argc, argv);
         return r >= 0 ? r : usage();
