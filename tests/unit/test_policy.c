@@ -13,6 +13,7 @@
 #include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -21,11 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -35,6 +34,8 @@
 #include "labstack/error.h"
 #include "labstack/macros.h"
 #include "labstack/policy.h"
+
+#include "seccomp_probe.h"
 
 static char dir[PATH_MAX];
 
@@ -1123,59 +1124,6 @@ static void test_extends_chain(void **state) {
     ls_policy_free(p);
 }
 
-/* Run one syscall in a child that loaded prog; what it returned and its errno. */
-struct outcome {
-    int signal;
-    long ret;
-    int err;
-};
-
-static struct outcome run_under2(const struct ls_seccomp_program *prog, long nr, long a0, long a1) {
-    struct {
-        int load;
-        long ret;
-        int err;
-    } rep = {0};
-    struct outcome o = {0};
-    int fds[2], status;
-
-    assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        close(fds[0]);
-        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-            _exit(2);
-        rep.load = ls_seccomp_load(prog);
-        if (rep.load == 0) {
-            errno = 0;
-            rep.ret = syscall(nr, a0, a1, 0, 0, 0, 0);
-            rep.err = errno;
-        }
-        if (syscall(SYS_write, fds[1], &rep, sizeof(rep)) != (long)sizeof(rep))
-            syscall(SYS_exit_group, 3);
-        syscall(SYS_exit_group, 0);
-    }
-    close(fds[1]);
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    ssize_t n = read(fds[0], &rep, sizeof(rep));
-    close(fds[0]);
-    if (WIFSIGNALED(status)) {
-        o.signal = WTERMSIG(status);
-        return o;
-    }
-    assert_int_equal(WEXITSTATUS(status), 0);
-    assert_int_equal(n, (ssize_t)sizeof(rep));
-    assert_int_equal(rep.load, 0);
-    o.ret = rep.ret;
-    o.err = rep.err;
-    return o;
-}
-
-static struct outcome run_under(const struct ls_seccomp_program *prog, long nr, long a0) {
-    return run_under2(prog, nr, a0, 0);
-}
-
 static void test_child_deny_beats_parent_allow(void **state) {
     write_policy("gp", gp_policy);
     write_policy("p", p_policy);
@@ -1190,22 +1138,22 @@ static void test_child_deny_beats_parent_allow(void **state) {
         fail_msg("build: %s", err.msg);
     /* gp allows getpgid unconditionally (filter A); c's deny for 4242 is in filter B
      * and wins. */
-    struct outcome o = run_under(prog, SYS_getpgid, 4242);
+    struct probe_outcome o = seccomp_probe_call(prog, CALL(SYS_getpgid, 4242));
     assert_int_equal(o.signal, 0);
     assert_int_equal(o.ret, -1);
     assert_int_equal(o.err, EXDEV);
-    o = run_under(prog, SYS_getpgid, 0);
+    o = seccomp_probe_call(prog, CALL(SYS_getpgid, 0));
     assert_int_equal(o.signal, 0);
     assert_int_equal(o.ret, getpgid(0));
     /* getsid: p's allow replaced gp's ENOSYS. */
-    o = run_under(prog, SYS_getsid, 0);
+    o = seccomp_probe_call(prog, CALL(SYS_getsid, 0));
     assert_int_equal(o.ret, getsid(0));
     /* Something only the built-in base refuses, under gp's default_errno... */
-    o = run_under(prog, SYS_unshare, 0);
+    o = seccomp_probe_call(prog, CALL(SYS_unshare, 0));
     assert_int_equal(o.ret, -1);
     assert_int_equal(o.err, EPERM); /* the built-in refusal is ERRNO(EPERM) */
     /* ... and ptrace: c's kill. */
-    o = run_under(prog, SYS_ptrace, 0);
+    o = seccomp_probe_call(prog, CALL(SYS_ptrace, 0));
     assert_int_equal(o.signal, SIGSYS);
     ls_seccomp_program_free(prog);
     ls_policy_free(p);
@@ -1488,16 +1436,16 @@ static void test_floor_stays(void **state) {
     ls_policy_seccomp_spec(p, &spec);
     if (ls_seccomp_build(&spec, &prog, &err) < 0)
         fail_msg("build: %s", err.msg);
-    struct outcome o = run_under2(prog, SYS_fchmod, fd, S_ISUID | 0755);
+    struct probe_outcome o = seccomp_probe_call(prog, CALL(SYS_fchmod, fd, S_ISUID | 0755));
     assert_int_equal(o.signal, 0);
     assert_int_equal(o.ret, -1);
     assert_int_equal(o.err, EPERM);
     assert_int_equal(fstat(fd, &st), 0);
     assert_int_equal(st.st_mode & 07777, 0600);
-    o = run_under2(prog, SYS_fchmod, fd, 0700);
+    o = seccomp_probe_call(prog, CALL(SYS_fchmod, fd, 0700));
     assert_int_equal(o.ret, -1);
     assert_int_equal(o.err, EACCES);
-    o = run_under2(prog, SYS_socket, (long)((1ull << 32) | AF_INET), SOCK_STREAM);
+    o = seccomp_probe_call(prog, CALL(SYS_socket, (long)((1ull << 32) | AF_INET), SOCK_STREAM));
     assert_int_equal(o.signal, 0);
     assert_int_equal(o.ret, -1);
     assert_int_equal(o.err, EAFNOSUPPORT);

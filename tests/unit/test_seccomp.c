@@ -4,7 +4,7 @@
  *
  * Each check forks a child that sets PR_SET_NO_NEW_PRIVS, loads a program, makes one
  * raw syscall() and reports its return value and errno through a pipe, or dies by
- * SIGSYS; the parent asserts.  No privilege is needed.  Where possible a call is made
+ * SIGSYS (seccomp_probe.c); the parent asserts.  No privilege is needed.  Where possible a call is made
  * with arguments the kernel itself would reject with a different error (EFAULT,
  * EINVAL, ENOENT, ...), so that the expected errno proves the filter answered and not
  * the kernel; this matters when the tests run as root.
@@ -24,7 +24,6 @@
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/personality.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -39,120 +38,11 @@
 #include "labstack/macros.h"
 #include "labstack/seccomp.h"
 
-/* The x32 ABI marks its syscall numbers with this bit (__X32_SYSCALL_BIT). */
-#define X32_SYSCALL_BIT 0x40000000L
+#include "seccomp_probe.h"
+
 #define SOCK_BAD_FLAG 0x100000 /* not SOCK_CLOEXEC/SOCK_NONBLOCK: the kernel says EINVAL */
 
 static struct ls_seccomp_program *default_prog;
-
-/* ---- running one call under a filter ---------------------------------------- */
-
-struct outcome {
-    int signal; /* signal that killed the child, 0 if it exited */
-    long ret;   /* return value of the call */
-    int err;    /* errno after the call */
-};
-
-struct report {
-    int load; /* ls_seccomp_load() result */
-    long ret;
-    int err;
-};
-
-typedef long (*probe_fn)(const void *arg);
-
-/* Fork; in the child set NNP, load prog (unless NULL) and run fn(arg).  The child
- * uses nothing but raw syscalls after the load. */
-static struct outcome probe(const struct ls_seccomp_program *prog, probe_fn fn, const void *arg) {
-    struct outcome o = {0};
-    struct report rep = {0};
-    int fds[2], status;
-    pid_t pid;
-
-    assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
-    pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        close(fds[0]);
-        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-            _exit(2);
-        rep.load = prog ? ls_seccomp_load(prog) : 0;
-        if (rep.load == 0) {
-            errno = 0;
-            rep.ret = fn(arg);
-            rep.err = errno;
-        }
-        /* Raw calls: _exit() and write() may be intercepted by sanitizers, whose
-         * runtime then needs syscalls that a small test spec refuses. */
-        if (syscall(SYS_write, fds[1], &rep, sizeof(rep)) != (long)sizeof(rep))
-            syscall(SYS_exit_group, 3);
-        syscall(SYS_exit_group, 0);
-    }
-    close(fds[1]);
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    ssize_t n = read(fds[0], &rep, sizeof(rep));
-    close(fds[0]);
-    if (WIFSIGNALED(status)) {
-        o.signal = WTERMSIG(status);
-        return o;
-    }
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
-    assert_int_equal(n, (ssize_t)sizeof(rep));
-    assert_int_equal(rep.load, 0);
-    o.ret = rep.ret;
-    o.err = rep.err;
-    return o;
-}
-
-struct call {
-    long nr;
-    unsigned long a[6];
-};
-
-#define CALL(nr_, ...) (&(const struct call){.nr = (nr_), .a = {__VA_ARGS__}})
-
-static long do_call(const void *arg) {
-    const struct call *c = arg;
-    return syscall(c->nr, c->a[0], c->a[1], c->a[2], c->a[3], c->a[4], c->a[5]);
-}
-
-/* fail_msg() at the caller's location (cmocka 1.1 has no public variant). */
-#define fail_at(file, line, ...)  \
-    do {                          \
-        print_error(__VA_ARGS__); \
-        print_error("\n");        \
-        _fail((file), (line));    \
-    } while (0)
-
-static void expect_errno_at(const struct ls_seccomp_program *prog, probe_fn fn, const void *arg,
-                            int expected, const char *what, const char *file, int line) {
-    struct outcome o = probe(prog, fn, arg);
-    if (o.signal || o.ret != -1 || o.err != expected)
-        fail_at(file, line, "%s: expected errno %d (%s), got signal %d, ret %ld, errno %d (%s)",
-                what, expected, strerror(expected), o.signal, o.ret, o.err, strerror(o.err));
-}
-
-static long expect_ok_at(const struct ls_seccomp_program *prog, probe_fn fn, const void *arg,
-                         const char *what, const char *file, int line) {
-    struct outcome o = probe(prog, fn, arg);
-    if (o.signal || o.ret < 0)
-        fail_at(file, line, "%s: expected success, got signal %d, ret %ld, errno %d (%s)", what,
-                o.signal, o.ret, o.err, strerror(o.err));
-    return o.ret;
-}
-
-static void expect_sigsys_at(const struct ls_seccomp_program *prog, probe_fn fn, const void *arg,
-                             const char *what, const char *file, int line) {
-    struct outcome o = probe(prog, fn, arg);
-    if (o.signal != SIGSYS)
-        fail_at(file, line, "%s: expected SIGSYS, got signal %d, ret %ld, errno %d", what, o.signal,
-                o.ret, o.err);
-}
-
-#define expect_errno(prog, fn, arg, e) expect_errno_at(prog, fn, arg, e, #arg, __FILE__, __LINE__)
-#define expect_ok(prog, fn, arg) expect_ok_at(prog, fn, arg, #arg, __FILE__, __LINE__)
-#define expect_sigsys(prog, fn, arg) expect_sigsys_at(prog, fn, arg, #arg, __FILE__, __LINE__)
 
 /* Build spec or fail the test with the builder's message. */
 static struct ls_seccomp_program *build_ok(const struct ls_seccomp_spec *spec) {
@@ -231,49 +121,49 @@ static void test_default_spec_is_complete(_unused_ void **state) {
 
 static void test_reusable(_unused_ void **state) {
     for (int i = 0; i < 50; i++) {
-        assert_int_equal(expect_ok(default_prog, do_call, CALL(SYS_getppid)), getpid());
-        expect_errno(default_prog, do_call, CALL(SYS_ptrace, 3 /* PEEKUSER */, -1), EPERM);
+        assert_int_equal(expect_ok(default_prog, CALL(SYS_getppid)), getpid());
+        expect_errno(default_prog, CALL(SYS_ptrace, 3 /* PEEKUSER */, -1), EPERM);
     }
 }
 
 /* ---- the default program ----------------------------------------------------- */
 
 static void test_allowed_basics(_unused_ void **state) {
-    assert_int_equal(expect_ok(default_prog, do_call, CALL(SYS_getppid)), getpid());
-    expect_ok(default_prog, do_call, CALL(SYS_getrandom, 0, 0, 0));
-    expect_ok(default_prog, do_call, CALL(SYS_personality, 0xffffffffUL));
+    assert_int_equal(expect_ok(default_prog, CALL(SYS_getppid)), getpid());
+    expect_ok(default_prog, CALL(SYS_getrandom, 0, 0, 0));
+    expect_ok(default_prog, CALL(SYS_personality, 0xffffffffUL));
 }
 
 static void test_refused(_unused_ void **state) {
     /* Unfiltered, each of these would fail differently or succeed. */
-    expect_errno(default_prog, do_call, CALL(SYS_ptrace, 3 /* PEEKUSER */, -1), EPERM);
-    expect_errno(default_prog, do_call, CALL(SYS_mount, 0, 0, 0, 0, 0), EPERM);
-    expect_errno(default_prog, do_call, CALL(SYS_umount2, 0, 0), EPERM);
-    expect_errno(default_prog, do_call, CALL(SYS_unshare, 0), EPERM);
-    expect_errno(default_prog, do_call, CALL(SYS_setns, -1, 0), EPERM);
-    expect_errno(default_prog, do_call, CALL(SYS_keyctl, -1UL), EPERM);
-    expect_errno(default_prog, do_call, CALL(SYS_bpf, -1UL, 0, 0), EPERM);
-    expect_errno(default_prog, do_call, CALL(SYS_perf_event_open, 0, 0, -1, -1, 0), EPERM);
-    expect_errno(default_prog, do_call, CALL(SYS_io_uring_setup, 0, 0), EPERM);
-    expect_errno(default_prog, do_call, CALL(SYS_userfaultfd, 0xffffUL), EPERM);
-    expect_errno(default_prog, do_call, CALL(SYS_process_vm_readv, -1, 0, 0, 0, 0, 0), EPERM);
-    expect_errno(default_prog, do_call, CALL(SYS_pidfd_getfd, -1, -1, 0), EPERM);
-    expect_errno(default_prog, do_call, CALL(SYS_open_by_handle_at, -1, 0, 0), EPERM);
-    expect_errno(default_prog, do_call, CALL(SYS_clock_settime, -1, 0), EPERM);
-    expect_errno(default_prog, do_call, CALL(SYS_init_module, 0, 0, 0), EPERM);
+    expect_errno(default_prog, CALL(SYS_ptrace, 3 /* PEEKUSER */, -1), EPERM);
+    expect_errno(default_prog, CALL(SYS_mount, 0, 0, 0, 0, 0), EPERM);
+    expect_errno(default_prog, CALL(SYS_umount2, 0, 0), EPERM);
+    expect_errno(default_prog, CALL(SYS_unshare, 0), EPERM);
+    expect_errno(default_prog, CALL(SYS_setns, -1, 0), EPERM);
+    expect_errno(default_prog, CALL(SYS_keyctl, -1UL), EPERM);
+    expect_errno(default_prog, CALL(SYS_bpf, -1UL, 0, 0), EPERM);
+    expect_errno(default_prog, CALL(SYS_perf_event_open, 0, 0, -1, -1, 0), EPERM);
+    expect_errno(default_prog, CALL(SYS_io_uring_setup, 0, 0), EPERM);
+    expect_errno(default_prog, CALL(SYS_userfaultfd, 0xffffUL), EPERM);
+    expect_errno(default_prog, CALL(SYS_process_vm_readv, -1, 0, 0, 0, 0, 0), EPERM);
+    expect_errno(default_prog, CALL(SYS_pidfd_getfd, -1, -1, 0), EPERM);
+    expect_errno(default_prog, CALL(SYS_open_by_handle_at, -1, 0, 0), EPERM);
+    expect_errno(default_prog, CALL(SYS_clock_settime, -1, 0), EPERM);
+    expect_errno(default_prog, CALL(SYS_init_module, 0, 0, 0), EPERM);
 }
 
 static void test_clone3_enosys(_unused_ void **state) {
     /* Unfiltered: EINVAL (size 0). */
-    expect_errno(default_prog, do_call, CALL(SYS_clone3, 0, 0), ENOSYS);
+    expect_errno(default_prog, CALL(SYS_clone3, 0, 0), ENOSYS);
 }
 
 static void test_unknown_numbers(_unused_ void **state) {
     char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, 400);
     assert_null(name); /* x86_64 leaves 335..423 unused */
-    expect_errno(default_prog, do_call, CALL(1000), ENOSYS);
-    expect_errno(default_prog, do_call, CALL(400), ENOSYS);
-    expect_errno(default_prog, do_call, CALL(LS_SECCOMP_NR_SPACE - 1), ENOSYS);
+    expect_errno(default_prog, CALL(1000), ENOSYS);
+    expect_errno(default_prog, CALL(400), ENOSYS);
+    expect_errno(default_prog, CALL(LS_SECCOMP_NR_SPACE - 1), ENOSYS);
 }
 
 static void test_unknown_numbers_come_from_the_filter(_unused_ void **state) {
@@ -289,9 +179,9 @@ static void test_unknown_numbers_come_from_the_filter(_unused_ void **state) {
         .n_rules = 2,
     };
     struct ls_seccomp_program *prog = build_ok(&spec);
-    expect_errno(prog, do_call, CALL(1000), EXDEV);
-    expect_errno(prog, do_call, CALL(400), EXDEV);
-    expect_errno(prog, do_call, CALL(SYS_getppid), EACCES);
+    expect_errno(prog, CALL(1000), EXDEV);
+    expect_errno(prog, CALL(400), EXDEV);
+    expect_errno(prog, CALL(SYS_getppid), EACCES);
     ls_seccomp_program_free(prog);
 }
 
@@ -300,36 +190,32 @@ static void test_socket(_unused_ void **state) {
     const unsigned long bad_dgram = SOCK_DGRAM | SOCK_BAD_FLAG;
     const unsigned long bad_raw = SOCK_RAW | SOCK_BAD_FLAG;
 
-    expect_ok(p, do_call, CALL(SYS_socket, AF_INET, SOCK_DGRAM, 0));
-    expect_ok(p, do_call, CALL(SYS_socket, AF_INET6, SOCK_STREAM, 0));
-    expect_ok(p, do_call, CALL(SYS_socket, AF_UNIX, SOCK_STREAM, 0));
-    expect_ok(p, do_call, CALL(SYS_socket, AF_NETLINK, SOCK_RAW, NETLINK_ROUTE));
-    expect_ok(p, do_call,
-              CALL(SYS_socketpair, AF_UNIX, SOCK_STREAM, 0, (unsigned long)(int[2]){0}));
+    expect_ok(p, CALL(SYS_socket, AF_INET, SOCK_DGRAM, 0));
+    expect_ok(p, CALL(SYS_socket, AF_INET6, SOCK_STREAM, 0));
+    expect_ok(p, CALL(SYS_socket, AF_UNIX, SOCK_STREAM, 0));
+    expect_ok(p, CALL(SYS_socket, AF_NETLINK, SOCK_RAW, NETLINK_ROUTE));
+    expect_ok(p, CALL(SYS_socketpair, AF_UNIX, SOCK_STREAM, 0, (unsigned long)(int[2]){0}));
 
     /* With a bad type flag, a family the filter lets through gets EINVAL from the
      * kernel; a refused family gets the filter's errno. */
     for (unsigned long d = 0; d < 64; d++) {
         bool allowed = d == AF_UNIX || d == AF_INET || d == AF_INET6 || d == AF_NETLINK;
-        expect_errno(p, do_call, CALL(SYS_socket, d, bad_dgram, 0),
-                     allowed ? EINVAL : EAFNOSUPPORT);
+        expect_errno(p, CALL(SYS_socket, d, bad_dgram, 0), allowed ? EINVAL : EAFNOSUPPORT);
     }
-    expect_errno(p, do_call, CALL(SYS_socket, AF_PACKET, bad_raw, 0), EAFNOSUPPORT);
-    expect_errno(p, do_call, CALL(SYS_socket, AF_VSOCK, bad_dgram, 0), EAFNOSUPPORT);
-    expect_errno(p, do_call, CALL(SYS_socket, AF_ALG, SOCK_SEQPACKET | SOCK_BAD_FLAG, 0),
-                 EAFNOSUPPORT);
-    expect_errno(p, do_call, CALL(SYS_socket, INT_MAX, bad_dgram, 0), EAFNOSUPPORT);
+    expect_errno(p, CALL(SYS_socket, AF_PACKET, bad_raw, 0), EAFNOSUPPORT);
+    expect_errno(p, CALL(SYS_socket, AF_VSOCK, bad_dgram, 0), EAFNOSUPPORT);
+    expect_errno(p, CALL(SYS_socket, AF_ALG, SOCK_SEQPACKET | SOCK_BAD_FLAG, 0), EAFNOSUPPORT);
+    expect_errno(p, CALL(SYS_socket, INT_MAX, bad_dgram, 0), EAFNOSUPPORT);
     /* High bits: the kernel would see AF_PACKET (17) / AF_INET (2); both refused. */
-    expect_errno(p, do_call, CALL(SYS_socket, 0x100000011UL, bad_dgram, 0), EAFNOSUPPORT);
-    expect_errno(p, do_call, CALL(SYS_socket, 0x100000002UL, bad_dgram, 0), EAFNOSUPPORT);
-    expect_errno(p, do_call, CALL(SYS_socket, -1UL, bad_dgram, 0), EAFNOSUPPORT);
+    expect_errno(p, CALL(SYS_socket, 0x100000011UL, bad_dgram, 0), EAFNOSUPPORT);
+    expect_errno(p, CALL(SYS_socket, 0x100000002UL, bad_dgram, 0), EAFNOSUPPORT);
+    expect_errno(p, CALL(SYS_socket, -1UL, bad_dgram, 0), EAFNOSUPPORT);
 
     /* Netlink: only NETLINK_ROUTE, compared on 64 bits (fails closed). */
-    expect_errno(p, do_call, CALL(SYS_socket, AF_NETLINK, bad_raw, NETLINK_ROUTE), EINVAL);
-    expect_errno(p, do_call, CALL(SYS_socket, AF_NETLINK, bad_raw, NETLINK_AUDIT), EPROTONOSUPPORT);
-    expect_errno(p, do_call, CALL(SYS_socket, AF_NETLINK, SOCK_RAW, NETLINK_AUDIT),
-                 EPROTONOSUPPORT);
-    expect_errno(p, do_call, CALL(SYS_socket, AF_NETLINK, bad_raw, 0x100000000UL), EPROTONOSUPPORT);
+    expect_errno(p, CALL(SYS_socket, AF_NETLINK, bad_raw, NETLINK_ROUTE), EINVAL);
+    expect_errno(p, CALL(SYS_socket, AF_NETLINK, bad_raw, NETLINK_AUDIT), EPROTONOSUPPORT);
+    expect_errno(p, CALL(SYS_socket, AF_NETLINK, SOCK_RAW, NETLINK_AUDIT), EPROTONOSUPPORT);
+    expect_errno(p, CALL(SYS_socket, AF_NETLINK, bad_raw, 0x100000000UL), EPROTONOSUPPORT);
 }
 
 /* Plain fork through the raw clone syscall; the grandchild exits with 7. */
@@ -350,19 +236,17 @@ static void test_clone(_unused_ void **state) {
         CLONE_NEWNS,   CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
         CLONE_NEWUSER, CLONE_NEWPID,    CLONE_NEWNET,
     };
-    expect_ok(default_prog, fork_via_clone, NULL);
+    expect_ok_fn(default_prog, fork_via_clone, NULL);
     /* CLONE_SIGHAND without CLONE_VM is EINVAL in the kernel before any namespace is
      * made, so only the filter can answer EPERM and nothing is created if it fails. */
     for (size_t i = 0; i < ELEMENTSOF(ns_flags); i++)
-        expect_errno(default_prog, do_call,
+        expect_errno(default_prog,
                      CALL(SYS_clone, ns_flags[i] | CLONE_SIGHAND | SIGCHLD, 0, 0, 0, 0), EPERM);
-    expect_errno(default_prog, do_call, CALL(SYS_clone, CLONE_SIGHAND | SIGCHLD, 0, 0, 0, 0),
-                 EINVAL);
-    expect_errno(default_prog, do_call, CALL(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0),
-                 EPERM);
+    expect_errno(default_prog, CALL(SYS_clone, CLONE_SIGHAND | SIGCHLD, 0, 0, 0, 0), EINVAL);
+    expect_errno(default_prog, CALL(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0), EPERM);
     /* High bits are ignored by the kernel and do not hide the flag. */
     expect_errno(
-        default_prog, do_call,
+        default_prog,
         CALL(SYS_clone, 0xffffffff00000000UL | CLONE_NEWUSER | CLONE_SIGHAND | SIGCHLD, 0, 0, 0, 0),
         EPERM);
 }
@@ -371,12 +255,11 @@ static void test_ioctl(_unused_ void **state) {
     _cleanup_close_ int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     assert_true(fd >= 0);
     /* Control: an allowed ioctl reaches /dev/null, which is no tty. */
-    expect_errno(default_prog, do_call, CALL(SYS_ioctl, fd, TCGETS, 0), ENOTTY);
-    expect_errno(default_prog, do_call, CALL(SYS_ioctl, fd, TIOCSTI, 0), EPERM);
-    expect_errno(default_prog, do_call, CALL(SYS_ioctl, fd, 0x100000000UL | TIOCSTI, 0), EPERM);
-    expect_errno(default_prog, do_call, CALL(SYS_ioctl, fd, TIOCLINUX, 0), EPERM);
-    expect_errno(default_prog, do_call, CALL(SYS_ioctl, fd, 0xdead00000000UL | TIOCLINUX, 0),
-                 EPERM);
+    expect_errno(default_prog, CALL(SYS_ioctl, fd, TCGETS, 0), ENOTTY);
+    expect_errno(default_prog, CALL(SYS_ioctl, fd, TIOCSTI, 0), EPERM);
+    expect_errno(default_prog, CALL(SYS_ioctl, fd, 0x100000000UL | TIOCSTI, 0), EPERM);
+    expect_errno(default_prog, CALL(SYS_ioctl, fd, TIOCLINUX, 0), EPERM);
+    expect_errno(default_prog, CALL(SYS_ioctl, fd, 0xdead00000000UL | TIOCLINUX, 0), EPERM);
 }
 
 static void test_mknod(_unused_ void **state) {
@@ -390,24 +273,23 @@ static void test_mknod(_unused_ void **state) {
     /* A missing parent: the kernel would say ENOENT, only the filter says EPERM. */
     snprintf(dev, sizeof(dev), "%s/missing/dev", dir);
 
-    expect_ok(default_prog, do_call, CALL(SYS_mknod, (unsigned long)fifo, S_IFIFO | 0600, 0));
+    expect_ok(default_prog, CALL(SYS_mknod, (unsigned long)fifo, S_IFIFO | 0600, 0));
     assert_int_equal(stat(fifo, &st), 0);
     assert_true(S_ISFIFO(st.st_mode));
-    expect_ok(default_prog, do_call,
+    expect_ok(default_prog,
               CALL(SYS_mknodat, (unsigned long)AT_FDCWD, (unsigned long)fifo2, S_IFIFO | 0600, 0));
     assert_int_equal(stat(fifo2, &st), 0);
 
-    expect_errno(default_prog, do_call, CALL(SYS_mknod, (unsigned long)dev, S_IFIFO | 0600, 0),
-                 ENOENT);
-    expect_errno(default_prog, do_call,
-                 CALL(SYS_mknod, (unsigned long)dev, S_IFCHR | 0600, makedev(1, 3)), EPERM);
-    expect_errno(default_prog, do_call,
-                 CALL(SYS_mknod, (unsigned long)dev, S_IFBLK | 0600, makedev(7, 0)), EPERM);
-    expect_errno(default_prog, do_call,
+    expect_errno(default_prog, CALL(SYS_mknod, (unsigned long)dev, S_IFIFO | 0600, 0), ENOENT);
+    expect_errno(default_prog, CALL(SYS_mknod, (unsigned long)dev, S_IFCHR | 0600, makedev(1, 3)),
+                 EPERM);
+    expect_errno(default_prog, CALL(SYS_mknod, (unsigned long)dev, S_IFBLK | 0600, makedev(7, 0)),
+                 EPERM);
+    expect_errno(default_prog,
                  CALL(SYS_mknodat, (unsigned long)AT_FDCWD, (unsigned long)dev, S_IFCHR | 0600,
                       makedev(1, 3)),
                  EPERM);
-    expect_errno(default_prog, do_call,
+    expect_errno(default_prog,
                  CALL(SYS_mknodat, (unsigned long)AT_FDCWD, (unsigned long)dev, S_IFBLK | 0600,
                       makedev(7, 0)),
                  EPERM);
@@ -432,67 +314,55 @@ static void test_no_setid(_unused_ void **state) {
     fd = open(file, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
     assert_true(fd >= 0);
 
-    expect_ok(default_prog, do_call, CALL(SYS_chmod, (unsigned long)file, 0755));
-    expect_errno(default_prog, do_call, CALL(SYS_chmod, (unsigned long)file, 04755), EPERM);
-    expect_errno(default_prog, do_call, CALL(SYS_chmod, (unsigned long)file, 02755), EPERM);
-    expect_errno(default_prog, do_call, CALL(SYS_fchmod, (unsigned long)fd, 06755), EPERM);
-    expect_errno(default_prog, do_call,
+    expect_ok(default_prog, CALL(SYS_chmod, (unsigned long)file, 0755));
+    expect_errno(default_prog, CALL(SYS_chmod, (unsigned long)file, 04755), EPERM);
+    expect_errno(default_prog, CALL(SYS_chmod, (unsigned long)file, 02755), EPERM);
+    expect_errno(default_prog, CALL(SYS_fchmod, (unsigned long)fd, 06755), EPERM);
+    expect_errno(default_prog,
                  CALL(SYS_fchmodat, (unsigned long)AT_FDCWD, (unsigned long)file, 04711), EPERM);
     assert_int_equal(stat(file, &st), 0);
     assert_int_equal(st.st_mode & 07777, 0755);
 
-    expect_errno(default_prog, do_call, CALL(SYS_creat, (unsigned long)missing, 04755), EPERM);
-    expect_errno(default_prog, do_call, CALL(SYS_creat, (unsigned long)missing, 0755), ENOENT);
-    expect_errno(default_prog, do_call,
-                 CALL(SYS_open, (unsigned long)missing, O_CREAT | O_WRONLY, 02755), EPERM);
-    expect_errno(default_prog, do_call,
+    expect_errno(default_prog, CALL(SYS_creat, (unsigned long)missing, 04755), EPERM);
+    expect_errno(default_prog, CALL(SYS_creat, (unsigned long)missing, 0755), ENOENT);
+    expect_errno(default_prog, CALL(SYS_open, (unsigned long)missing, O_CREAT | O_WRONLY, 02755),
+                 EPERM);
+    expect_errno(default_prog,
                  CALL(SYS_openat, (unsigned long)AT_FDCWD, (unsigned long)missing,
                       O_CREAT | O_WRONLY, 04755),
                  EPERM);
-    expect_errno(default_prog, do_call,
+    expect_errno(default_prog,
                  CALL(SYS_openat, (unsigned long)AT_FDCWD, (unsigned long)missing,
                       O_TMPFILE | O_WRONLY, 04755),
                  EPERM);
     /* Without O_CREAT the mode register is not looked at. */
-    expect_errno(default_prog, do_call,
-                 CALL(SYS_openat, (unsigned long)AT_FDCWD, (unsigned long)missing, O_RDONLY,
-                      04755),
+    expect_errno(default_prog,
+                 CALL(SYS_openat, (unsigned long)AT_FDCWD, (unsigned long)missing, O_RDONLY, 04755),
                  ENOENT);
-    expect_errno(default_prog, do_call,
-                 CALL(SYS_mknod, (unsigned long)missing, S_IFREG | 04755, 0), EPERM);
-    expect_errno(default_prog, do_call, CALL(SYS_openat2, (unsigned long)AT_FDCWD, 0, 0, 0),
-                 ENOSYS);
+    expect_errno(default_prog, CALL(SYS_mknod, (unsigned long)missing, S_IFREG | 04755, 0), EPERM);
+    expect_errno(default_prog, CALL(SYS_openat2, (unsigned long)AT_FDCWD, 0, 0, 0), ENOSYS);
     close(fd);
     unlink(file);
     rmdir(dir);
 }
 
 static void test_personality(_unused_ void **state) {
-    expect_ok(default_prog, do_call, CALL(SYS_personality, 0xffffffffUL));
-    expect_ok(default_prog, do_call, CALL(SYS_personality, 0));
-    expect_errno(default_prog, do_call, CALL(SYS_personality, ADDR_NO_RANDOMIZE), EPERM);
-    expect_errno(default_prog, do_call, CALL(SYS_personality, 0x100000000UL), EPERM);
-    expect_errno(default_prog, do_call, CALL(SYS_personality, -1UL), EPERM);
+    expect_ok(default_prog, CALL(SYS_personality, 0xffffffffUL));
+    expect_ok(default_prog, CALL(SYS_personality, 0));
+    expect_errno(default_prog, CALL(SYS_personality, ADDR_NO_RANDOMIZE), EPERM);
+    expect_errno(default_prog, CALL(SYS_personality, 0x100000000UL), EPERM);
+    expect_errno(default_prog, CALL(SYS_personality, -1UL), EPERM);
 }
 
 static void test_x32_killed(_unused_ void **state) {
-    expect_sigsys(default_prog, do_call, CALL(X32_SYSCALL_BIT | SYS_getpid));
-    expect_sigsys(default_prog, do_call, CALL(X32_SYSCALL_BIT | 1000));
-}
-
-/* getpid through the i386 entry point (int $0x80, eax = 20). */
-static long i386_getpid(_unused_ const void *arg) {
-    long ret;
-    __asm__ volatile("int $0x80" : "=a"(ret) : "a"(20L) : "memory", "r8", "r9", "r10", "r11");
-    return ret;
+    expect_sigsys(default_prog, CALL_X32(SYS_getpid));
+    expect_sigsys(default_prog, CALL_X32(1000));
 }
 
 static void test_i386_killed(_unused_ void **state) {
-    struct outcome o = probe(NULL, i386_getpid, NULL);
-    if (o.signal)
+    if (!seccomp_probe_have_i386())
         skip(); /* the kernel has no i386 emulation (ia32_emulation=0): nothing to filter */
-    assert_true(o.ret > 0);
-    expect_sigsys(default_prog, i386_getpid, NULL);
+    expect_sigsys(default_prog, CALL_I386(20 /* getpid */));
 }
 
 /* ---- building custom specs --------------------------------------------------- */
@@ -639,12 +509,12 @@ static void test_filter_b_beats_filter_a(_unused_ void **state) {
     };
     struct ls_seccomp_program *prog = build_ok(&spec);
 
-    assert_int_equal(expect_ok(prog, do_call, CALL(SYS_getppid, 0)), getpid());
-    expect_errno(prog, do_call, CALL(SYS_getppid, 42), EXDEV);
-    assert_int_equal(expect_ok(prog, do_call, CALL(SYS_getppid, 43, 0x4)), getpid());
-    expect_sigsys(prog, do_call, CALL(SYS_getppid, 43, 0x13));
-    expect_errno(prog, do_call, CALL(SYS_getpid), EPERM);
-    expect_errno(prog, do_call, CALL(1000), ENOSYS);
+    assert_int_equal(expect_ok(prog, CALL(SYS_getppid, 0)), getpid());
+    expect_errno(prog, CALL(SYS_getppid, 42), EXDEV);
+    assert_int_equal(expect_ok(prog, CALL(SYS_getppid, 43, 0x4)), getpid());
+    expect_sigsys(prog, CALL(SYS_getppid, 43, 0x13));
+    expect_errno(prog, CALL(SYS_getpid), EPERM);
+    expect_errno(prog, CALL(1000), ENOSYS);
     ls_seccomp_program_free(prog);
 }
 
@@ -665,10 +535,10 @@ static void test_program_without_filter_b(_unused_ void **state) {
     struct ls_seccomp_program *prog = build_ok(&spec);
 
     assert_true(ls_seccomp_program_length(prog) > 0);
-    assert_int_equal(expect_ok(prog, do_call, CALL(SYS_getppid)), getpid());
-    expect_sigsys(prog, do_call, CALL(SYS_getpid));
-    expect_errno(prog, do_call, CALL(1000), EPERM); /* unknown_errno == default_errno */
-    expect_errno(prog, do_call, CALL(SYS_gettid), EPERM);
+    assert_int_equal(expect_ok(prog, CALL(SYS_getppid)), getpid());
+    expect_sigsys(prog, CALL(SYS_getpid));
+    expect_errno(prog, CALL(1000), EPERM); /* unknown_errno == default_errno */
+    expect_errno(prog, CALL(SYS_gettid), EPERM);
     ls_seccomp_program_free(prog);
 }
 

@@ -4,7 +4,7 @@
  *
  * For the built-in default program and for the program compiled from Docker's
  * default profile, every case below is evaluated with ls_seccomp_eval() and run for
- * real in a forked child under the same program (the technique of test_seccomp.c).
+ * real in a forked child under the same program (seccomp_probe.c).
  * The child's call is also made once without any filter, as a baseline, and the
  * arguments are chosen so that the unfiltered kernel answers differently from the
  * filter (EFAULT, EBADF, EINVAL, ...): so a verdict "allow" must give exactly the
@@ -51,8 +51,8 @@
 #include "labstack/seccomp.h"
 
 #include "../../policies/seccomp_internal.h" /* hand-written programs */
+#include "seccomp_probe.h"
 
-#define X32_BIT 0x40000000L
 #define BAD_TYPE 0x100000 /* not a SOCK_* flag: the kernel says EINVAL for a known family */
 #ifndef AF_KCM
 #define AF_KCM 41
@@ -64,91 +64,7 @@
 static struct ls_seccomp_program *default_prog, *docker_prog;
 static bool have_i386;
 
-/* ---- running one call --------------------------------------------------------- */
-
-enum abi {
-    NATIVE,
-    X32,
-    I386
-};
-
-struct call {
-    enum abi abi;
-    long nr;
-    unsigned long a[6];
-};
-
-struct outcome {
-    int signal; /* that ended the child; 0 if it exited */
-    long ret;
-    int err;
-};
-
-struct report {
-    int load;
-    long ret;
-    int err;
-};
-
-static long do_call(const struct call *c) {
-    if (c->abi == I386) {
-        long ret;
-        /* Only getpid (20) is ever made this way: no arguments. */
-        __asm__ volatile("int $0x80" : "=a"(ret) : "a"(c->nr) : "memory", "r8", "r9", "r10", "r11");
-        if (ret < 0 && ret > -4096) {
-            errno = (int)-ret;
-            return -1;
-        }
-        return ret;
-    }
-    return syscall(c->nr | (c->abi == X32 ? X32_BIT : 0), c->a[0], c->a[1], c->a[2], c->a[3],
-                   c->a[4], c->a[5]);
-}
-
-/* Fork; in the child set NNP, load prog (unless NULL) and make the call, then report
- * through a pipe with raw syscalls only. */
-static struct outcome run(const struct ls_seccomp_program *prog, const struct call *c) {
-    struct outcome o = {0};
-    struct report rep = {0};
-    int fds[2], status;
-    pid_t pid;
-
-    assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
-    pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        close(fds[0]);
-        /* cmocka catches SIGSYS; a TRAP verdict must end the child as it would any
-         * program without a handler. */
-        signal(SIGSYS, SIG_DFL);
-        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-            _exit(2);
-        rep.load = prog ? ls_seccomp_load(prog) : 0;
-        if (rep.load == 0) {
-            errno = 0;
-            rep.ret = do_call(c);
-            rep.err = errno;
-        }
-        if (syscall(SYS_write, fds[1], &rep, sizeof(rep)) != (long)sizeof(rep))
-            syscall(SYS_exit_group, 3);
-        syscall(SYS_exit_group, 0);
-    }
-    close(fds[1]);
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    ssize_t n = read(fds[0], &rep, sizeof(rep));
-    close(fds[0]);
-    if (WIFSIGNALED(status)) {
-        o.signal = WTERMSIG(status);
-        return o;
-    }
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
-    assert_int_equal(n, (ssize_t)sizeof(rep));
-    assert_int_equal(rep.load, 0);
-    o.ret = rep.ret;
-    o.err = rep.err;
-    return o;
-}
+/* ---- the kernel's side --------------------------------------------------------- */
 
 /* The kernel's load result for prog in a child (0 or -errno). */
 static int kernel_load(const struct ls_seccomp_program *prog) {
@@ -167,7 +83,7 @@ static int kernel_load(const struct ls_seccomp_program *prog) {
     return WEXITSTATUS(status) == 0 ? 0 : -EINVAL;
 }
 
-static const char *describe(const struct outcome *o, char *buf, size_t size) {
+static const char *describe(const struct probe_outcome *o, char *buf, size_t size) {
     if (o->signal)
         snprintf(buf, size, "signal %d", o->signal);
     else if (o->ret == -1)
@@ -197,8 +113,8 @@ static const char *describe_verdict(const struct ls_verdict *v, char *buf, size_
 
 /* Does the kernel's behaviour under prog (got), against the unfiltered baseline (base),
  * match the evaluator's verdict?  NULL if so, else why not. */
-static const char *agrees(const struct ls_verdict *v, const struct outcome *base,
-                          const struct outcome *got, bool same_ok) {
+static const char *agrees(const struct ls_verdict *v, const struct probe_outcome *base,
+                          const struct probe_outcome *got, bool same_ok) {
     switch (v->kind) {
     case LS_VERDICT_ALLOW:
         if (got->signal != base->signal || (got->ret >= 0) != (base->ret >= 0) ||
@@ -229,7 +145,7 @@ static const char *agrees(const struct ls_verdict *v, const struct outcome *base
 
 struct tcase {
     const char *what;
-    struct call call;
+    struct probe_call call;
     int exp_default, exp_docker; /* EXP_* or an errno */
     bool same_ok;                /* the unfiltered kernel may answer the filter's errno */
 };
@@ -238,7 +154,7 @@ static const char missing_path[] = "/nonexistent-labstack-test/x";
 #define PTR(p) ((unsigned long)(p))
 
 // clang-format off
-#define C(nr_, ...) {.abi = NATIVE, .nr = (nr_), .a = {__VA_ARGS__}}
+#define C(nr_, ...) {.abi = PROBE_NATIVE, .nr = (nr_), .a = {__VA_ARGS__}}
 // clang-format on
 
 static const struct tcase cases[] = {
@@ -351,20 +267,20 @@ static const struct tcase cases[] = {
     {"statmount(NULL)", C(457, 0, 0, 0, 0), EXP_ANY, EXP_ANY, true},
     {"mseal(0, 0, 0)", C(462, 0, 0, 0), EXP_ANY, EXP_ANY, true},
     /* Other ABIs: killed. */
-    {"x32 getpid", {.abi = X32, .nr = SYS_getpid}, EXP_KILL, EXP_KILL, false},
-    {"x32 read(-1)", {.abi = X32, .nr = 0, .a = {-1UL}}, EXP_KILL, EXP_KILL, false},
-    {"x32 nr 1000", {.abi = X32, .nr = 1000}, EXP_KILL, EXP_KILL, false},
-    {"i386 getpid (int $0x80)", {.abi = I386, .nr = 20}, EXP_KILL, EXP_KILL, false},
+    {"x32 getpid", {.abi = PROBE_X32, .nr = SYS_getpid}, EXP_KILL, EXP_KILL, false},
+    {"x32 read(-1)", {.abi = PROBE_X32, .nr = 0, .a = {-1UL}}, EXP_KILL, EXP_KILL, false},
+    {"x32 nr 1000", {.abi = PROBE_X32, .nr = 1000}, EXP_KILL, EXP_KILL, false},
+    {"i386 getpid (int $0x80)", {.abi = PROBE_I386, .nr = 20}, EXP_KILL, EXP_KILL, false},
 };
 
 static void check_case(const char *prog_name, const struct ls_seccomp_program *prog,
                        const struct tcase *c, int expected, size_t *n_checked) {
     struct ls_verdict v, v2;
-    struct outcome base, got;
+    struct probe_outcome base, got;
     char b1[64], b2[64], b3[64];
     const char *why;
-    uint32_t arch = c->call.abi == I386 ? AUDIT_ARCH_I386 : 0;
-    int nr = (int)(c->call.nr | (c->call.abi == X32 ? X32_BIT : 0));
+    uint32_t arch = c->call.abi == PROBE_I386 ? AUDIT_ARCH_I386 : 0;
+    int nr = (int)(c->call.nr | (c->call.abi == PROBE_X32 ? PROBE_X32_SYSCALL_BIT : 0));
     uint64_t args[6];
 
     for (int i = 0; i < 6; i++)
@@ -383,13 +299,13 @@ static void check_case(const char *prog_name, const struct ls_seccomp_program *p
                      describe_verdict(&v, b1, sizeof(b1)), expected);
     }
 
-    if (c->call.abi == I386 && !have_i386) {
+    if (c->call.abi == PROBE_I386 && !have_i386) {
         print_message("%s: %s: no i386 emulation in this kernel, kernel check skipped\n", prog_name,
                       c->what);
         return;
     }
-    base = run(NULL, &c->call);
-    got = run(prog, &c->call);
+    base = seccomp_probe_call(NULL, &c->call);
+    got = seccomp_probe_call(prog, &c->call);
     why = agrees(&v, &base, &got, c->same_ok);
     if (why)
         fail_msg("%s: %s: %s (evaluator: %s; kernel under the filter: %s; unfiltered: %s)",
@@ -421,7 +337,6 @@ static int setup(_unused_ void **state) {
     size_t n = 0;
     int def = 0, r;
     char path[PATH_MAX];
-    struct outcome o;
 
     if (ls_seccomp_build(ls_seccomp_default_spec(), &default_prog, &err) < 0) {
         fprintf(stderr, "building the default program: %s\n", err.msg);
@@ -449,9 +364,8 @@ static int setup(_unused_ void **state) {
         fprintf(stderr, "building the Docker program: %s\n", err.msg);
         return -1;
     }
-    /* Without ia32 emulation int $0x80 faults (SIGSEGV) and there is nothing to filter. */
-    o = run(NULL, &(const struct call){.abi = I386, .nr = 20});
-    have_i386 = o.signal == 0 && o.ret > 0;
+    /* Without ia32 emulation there is nothing to filter. */
+    have_i386 = seccomp_probe_have_i386();
     return 0;
 }
 
@@ -605,9 +519,9 @@ static struct ls_seccomp_program hand_program(struct sock_filter *allow, size_t 
 }
 
 static void compare_with_kernel(const char *name, const struct ls_seccomp_program *prog,
-                                const struct call *c, bool same_ok) {
+                                const struct probe_call *c, bool same_ok) {
     struct ls_verdict v;
-    struct outcome base, got;
+    struct probe_outcome base, got;
     char b1[64], b2[64], b3[64];
     uint64_t args[6];
     const char *why;
@@ -615,8 +529,8 @@ static void compare_with_kernel(const char *name, const struct ls_seccomp_progra
     for (int i = 0; i < 6; i++)
         args[i] = c->a[i];
     assert_int_equal(ls_seccomp_eval(prog, (int)c->nr, args, 0, &v), 0);
-    base = run(NULL, c);
-    got = run(prog, c);
+    base = seccomp_probe_call(NULL, c);
+    got = seccomp_probe_call(prog, c);
     why = agrees(&v, &base, &got, same_ok);
     if (why)
         fail_msg("%s: nr %ld (%lu, %lu): %s (evaluator: %s; kernel: %s; unfiltered: %s)", name,
@@ -666,7 +580,7 @@ static void test_hand_filter(_unused_ void **state) {
     assert_int_equal(eval(&prog, SYS_getppid, 0, 0).kind, LS_VERDICT_ALLOW);
 
     /* And the kernel agrees (getpgid etc. with a pid that does not exist: ESRCH). */
-    static const struct call calls[] = {
+    static const struct probe_call calls[] = {
         C(SYS_getpgid, 5),
         C(SYS_getpgid, 0x100000001UL),
         C(SYS_getpgid, 77),
@@ -787,10 +701,10 @@ static void test_precedence(_unused_ void **state) {
     assert_int_equal(v.kind, LS_VERDICT_ALLOW);
     assert_int_equal(v.raw, SECCOMP_RET_ALLOW);
 
-    compare_with_kernel("stacked", &prog, &(const struct call)C(SYS_getpgid, 999999), false);
-    compare_with_kernel("stacked", &prog, &(const struct call)C(SYS_getsid, 999999), false);
-    compare_with_kernel("stacked", &prog, &(const struct call)C(SYS_getpriority, 0, 0), false);
-    compare_with_kernel("stacked", &prog, &(const struct call)C(SYS_getppid), false);
+    compare_with_kernel("stacked", &prog, CALL(SYS_getpgid, 999999), false);
+    compare_with_kernel("stacked", &prog, CALL(SYS_getsid, 999999), false);
+    compare_with_kernel("stacked", &prog, CALL(SYS_getpriority, 0, 0), false);
+    compare_with_kernel("stacked", &prog, CALL(SYS_getppid), false);
 
     /* ERRNO data above MAX_ERRNO is capped at 4095 by the kernel. */
     static struct sock_filter big[] = {
@@ -804,14 +718,13 @@ static void test_precedence(_unused_ void **state) {
     assert_int_equal(v.kind, LS_VERDICT_ERRNO);
     assert_int_equal(v.errno_ret, 4095);
     assert_int_equal(v.raw, SECCOMP_RET_ERRNO | 0xffff);
-    compare_with_kernel("capped errno", &capped, &(const struct call)C(SYS_getsid, 999999), false);
+    compare_with_kernel("capped errno", &capped, CALL(SYS_getsid, 999999), false);
 
     /* Swapped: now B's errno is the one installed last. */
     prog = hand_program(b, ELEMENTSOF(b), a, ELEMENTSOF(a));
     v = eval(&prog, SYS_getpgid, 1, 0);
     assert_int_equal(v.errno_ret, ENOTSUP);
-    compare_with_kernel("stacked, swapped", &prog, &(const struct call)C(SYS_getpgid, 999999),
-                        false);
+    compare_with_kernel("stacked, swapped", &prog, CALL(SYS_getpgid, 999999), false);
 }
 
 int main(void) {
