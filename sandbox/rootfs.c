@@ -189,8 +189,10 @@ int rootfs_setup(const struct rootfs_config *c, struct ls_error *err) {
             goto out;
         }
     } else {
-        const char *opts[] = {"mode=0755", work_size_opt, NULL};
+        /* Same inode cap as /tmp: a tmpfs /work is one more scratch area. */
+        const char *opts[] = {"mode=0755", work_size_opt, inodes_opt, NULL};
         fmt_opt(work_size_opt, sizeof(work_size_opt), "size=", c->work_size);
+        fmt_opt(inodes_opt, sizeof(inodes_opt), "nr_inodes=", c->tmp_inodes);
         r = attach_fresh_tmpfs(rootfd, "work", opts, err);
         if (r < 0)
             goto out;

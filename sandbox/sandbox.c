@@ -42,6 +42,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -119,8 +120,22 @@ void ls_sandbox_spec_init(struct ls_sandbox_spec *spec) {
 struct ls_sandbox_host {
     struct ls_idmap_range idmap;             /* resolved */
     struct cgroup_manager *cgroups;
-    struct ls_seccomp_program *default_prog; /* built once, shared by every run */
+    pthread_mutex_t lock;                    /* guards default_prog */
+    struct ls_seccomp_program *default_prog; /* built on first use, shared by every run */
 };
+
+/* The built-in program for runs without one of their own (no policy): compiled on
+ * first use (~10 ms), so a process that always brings a policy never pays for it. */
+static int default_program(struct ls_sandbox_host *h, const struct ls_seccomp_program **ret,
+                           struct ls_error *err) {
+    int r = 0;
+    pthread_mutex_lock(&h->lock);
+    if (!h->default_prog)
+        r = ls_seccomp_build(ls_seccomp_default_spec(), &h->default_prog, err);
+    *ret = h->default_prog;
+    pthread_mutex_unlock(&h->lock);
+    return r;
+}
 
 #define CGROUP_PREFIX "sb-"
 
@@ -160,12 +175,10 @@ int ls_sandbox_host_open(const struct ls_host_config *cfg, struct ls_sandbox_hos
     h = calloc(1, sizeof(*h));
     if (!h)
         return ls_error_set(err, ENOMEM, "prepare", "allocate the sandbox host");
+    pthread_mutex_init(&h->lock, NULL);
     if (cfg)
         h->idmap = cfg->idmap;
     r = idmap_range_resolve(&h->idmap, err);
-    if (r < 0)
-        goto fail;
-    r = ls_seccomp_build(ls_seccomp_default_spec(), &h->default_prog, err);
     if (r < 0)
         goto fail;
     r = cgroup_manager_open(cfg && cfg->cgroup_parent ? cfg->cgroup_parent : "labstack",
@@ -190,6 +203,7 @@ struct ls_sandbox_host *ls_sandbox_host_free(struct ls_sandbox_host *h) {
     if (h) {
         cgroup_manager_free(h->cgroups);
         ls_seccomp_program_free(h->default_prog);
+        pthread_mutex_destroy(&h->lock);
         free(h);
     }
     return NULL;
@@ -498,7 +512,7 @@ int ls_sandbox_run(struct ls_sandbox_host *host, const struct ls_sandbox_spec *s
     _cleanup_free_ char **env = NULL;
     _cleanup_close_ int out_r = -EBADF, out_w = -EBADF, err_r = -EBADF, err_w = -EBADF;
     _cleanup_close_ int chan_p = -EBADF, chan_c = -EBADF, pidfd = -EBADF, ws = -EBADF;
-    const struct ls_seccomp_program *prog = spec->seccomp ? spec->seccomp : host->default_prog;
+    const struct ls_seccomp_program *prog = spec->seccomp;
     struct idmap_slot slot = IDMAP_SLOT_INIT;
     struct cgroup *cg = NULL;
     struct cgroup_usage usage = {0};
@@ -515,6 +529,11 @@ int ls_sandbox_run(struct ls_sandbox_host *host, const struct ls_sandbox_spec *s
     r = validate(spec, err);
     if (r < 0)
         return r;
+    if (!prog) {
+        r = default_program(host, &prog, err);
+        if (r < 0)
+            return r;
+    }
     const struct ls_bind *binds = spec->binds;
     size_t n_binds = spec->n_binds;
     if (!binds)

@@ -108,8 +108,8 @@ const struct ls_bind *ls_sandbox_default_binds(size_t *ret_n);
  * Make the calling process fit to start sandboxes, once at program start: it must be
  * root in the initial user namespace; its supplementary groups are dropped (they
  * would follow the sandbox's processes into the new user namespace, where setgroups
- * is denied); the cgroup version is detected and the parent cgroup prepared; the
- * default seccomp program is compiled; and what a crashed earlier process left
+ * is denied); the cgroup version is detected and the parent cgroup prepared (the
+ * default seccomp program is compiled on first use); and what a crashed earlier process left
  * behind -- cgroups of sandboxes whose uid slot nobody holds, stale slot files -- is
  * killed and removed.  cfg may be NULL for the defaults.  Returns 0 or -errno.
  */
