@@ -491,9 +491,10 @@ static void describe_rule(const struct ls_seccomp_rule *r, char *buf, size_t siz
 static void compile_diag(struct loader *L, const char *file, const struct rulelist *l,
                          const struct ls_error *err) {
     const char *msg = err->msg, *conflict = strstr(msg, "conflicts with rule ");
+    const char *at = strstr(msg, "seccomp rule ");
     size_t i, j;
 
-    if (sscanf(msg, "seccomp rule %zu", &i) != 1 || i >= l->n) {
+    if (!at || sscanf(at, "seccomp rule %zu", &i) != 1 || i >= l->n) {
         ls_diags_add(L->diags, false, file, 0, 0, "seccomp",
                      "the effective seccomp rules do not compile: %s", msg);
         return;
@@ -522,8 +523,7 @@ static void compile_diag(struct loader *L, const char *file, const struct ruleli
 static int finish(struct loader *L, struct eff *e, struct ls_policy **ret) {
     struct ls_policy *p = e->p;
     struct rulelist all = {0};
-    struct ls_seccomp_spec spec;
-    struct ls_seccomp_program *prog = NULL;
+    const struct ls_seccomp_program *prog = NULL;
     struct ls_error err = {0};
     _cleanup_free_ char *json = NULL;
     unsigned int md_len = 0;
@@ -556,14 +556,32 @@ static int finish(struct loader *L, struct eff *e, struct ls_policy **ret) {
     if (r < 0)
         goto out;
 
-    ls_policy_seccomp_spec(p, &spec);
-    spec.rules = all.v;
-    spec.n_rules = all.n;
-    r = ls_seccomp_build(&spec, &prog, &err);
+    /* The rules (and their names) go to the policy and get hashed; the origins stay in
+     * `all` until the program is compiled, to turn a compiler complaint into a position
+     * (the policy's rule i is all's rule i). */
+    size_t n = all.n;
+    p->seccomp.rules = TAKE_PTR(all.v);
+    p->seccomp.n_rules = n;
+    json = ls_policy_to_json(p);
+    if (!json) {
+        r = -ENOMEM;
+        goto out;
+    }
+    if (!EVP_Digest(json, strlen(json), p->hash, &md_len, EVP_sha256(), NULL) ||
+        md_len != sizeof(p->hash)) {
+        r = -EIO;
+        goto out;
+    }
+
+    /* Compile through the per-hash cache (compile.c): a policy is compiled once per
+     * process, however often it is loaded and run. */
+    r = ls_policy_program(p, &prog, &err);
     if (r == -ENOMEM)
         goto out;
     if (r < 0) {
-        compile_diag(L, p->file, &all, &err);
+        struct rulelist view = all;
+        view.v = p->seccomp.rules;
+        compile_diag(L, p->file, &view, &err);
         r = -EINVAL;
         goto out;
     }
@@ -586,29 +604,19 @@ static int finish(struct loader *L, struct eff *e, struct ls_policy **ret) {
             r = -EINVAL;
         }
     }
-    ls_seccomp_program_free(prog);
     if (r < 0)
         goto out;
 
-    /* The rules (and their names) go to the policy; the origins are done with. */
-    for (size_t i = 0; i < all.n; i++)
-        origin_done(&all.o[i]);
-    p->seccomp.rules = TAKE_PTR(all.v);
-    p->seccomp.n_rules = all.n;
-    all.n = 0;
-    json = ls_policy_to_json(p);
-    if (!json) {
-        r = -ENOMEM;
-        goto out;
-    }
-    if (!EVP_Digest(json, strlen(json), p->hash, &md_len, EVP_sha256(), NULL) ||
-        md_len != sizeof(p->hash)) {
-        r = -EIO;
-        goto out;
-    }
     *ret = TAKE_PTR(e->p);
 out:
-    rulelist_done(&all);
+    if (all.v) {
+        rulelist_done(&all);
+    } else { /* the rules (and names) moved to the policy: only the origins are left */
+        for (size_t k = 0; k < all.n; k++)
+            origin_done(&all.o[k]);
+        free(all.o);
+        free(all.nr);
+    }
     return r;
 }
 

@@ -59,6 +59,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (size_t i = 0; i < diags.n; i++)
         free(ls_diag_format(&diags.v[i]));
     ls_policy_free(p);
+    /* Loading compiles through the per-hash program cache; every distinct valid input
+     * would stay in it for the life of the process. */
+    ls_policy_cache_clear();
     ls_diags_free(&diags);
     return 0;
 }
