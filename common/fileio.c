@@ -47,9 +47,20 @@ int ls_read_file(const char *path, size_t max, char **ret, size_t *ret_len) {
             break;
         len += (size_t)n;
         if (len == cap - 1) {
-            /* The file grew since fstat: take more, up to max. */
-            if (cap - 1 >= max)
-                return -EFBIG;
+            /* The buffer is full: either the file is exactly that long (the next read says
+             * EOF) or it grew since fstat -- take more, up to max. */
+            if (cap - 1 >= max) {
+                char probe;
+                ssize_t extra;
+                do
+                    extra = read(fd, &probe, 1);
+                while (extra < 0 && errno == EINTR);
+                if (extra < 0)
+                    return -errno;
+                if (extra > 0)
+                    return -EFBIG;
+                break;
+            }
             size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
             char *nb = realloc(buf, ncap);
             if (!nb)

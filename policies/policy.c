@@ -541,17 +541,23 @@ static int finish(struct loader *L, struct eff *e, struct ls_policy **ret) {
     } else {
         r = rulelist_overlay(&all, &e->chain);
     }
-    /* The floor (ls_seccomp_floor) comes last, after every layer, so no policy can drop
-     * it; it is part of the effective rules, so explain, diff, test, the hash and the
-     * compiled program all see the same list. */
+    /* The floor (ls_seccomp_floor) is overlaid last, over every layer, so no policy can
+     * drop it: its argument denies add to the policy's rules, its unconditional refusals
+     * (openat2, io_uring) replace whatever the policy said about those syscalls.  It is
+     * part of the effective rules, so explain, diff, test, the hash and the compiled
+     * program all see the same list. */
     if (r >= 0) {
         size_t n_floor;
         const struct ls_seccomp_rule *floor = ls_seccomp_floor(&n_floor);
+        struct rulelist fl = {0};
         for (size_t i = 0; i < n_floor && r >= 0; i++) {
             int nr = seccomp_syscall_resolve_name(floor[i].syscall);
             if (nr != __NR_SCMP_ERROR)
-                r = rulelist_add(&all, &floor[i], nr, &e->base_origin);
+                r = rulelist_add(&fl, &floor[i], nr, &e->base_origin);
         }
+        if (r >= 0)
+            r = rulelist_overlay(&all, &fl);
+        rulelist_done(&fl);
     }
     if (r < 0)
         goto out;

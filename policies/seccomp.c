@@ -144,6 +144,18 @@ static int validate_rule(const struct ls_seccomp_rule *r, size_t i, struct ls_er
                                 "outside mask 0x%llx, it can never match",
                                 i, r->syscall, k, (unsigned long long)a->value,
                                 (unsigned long long)a->mask);
+        /* libseccomp 2.5.4 builds a wrong decision tree when range comparisons on one
+         * argument mix values below and above 2^32 (a deny can turn into an allow; found
+         * by review with a kernel-loaded counter-example).  No syscall argument we filter
+         * needs a 64-bit range, so refuse them rather than compile a wrong filter. */
+        if ((a->op == LS_SECCOMP_LT || a->op == LS_SECCOMP_LE || a->op == LS_SECCOMP_GT ||
+             a->op == LS_SECCOMP_GE) &&
+            a->value > 0xffffffffULL)
+            return ls_error_set(err, 0, STEP,
+                                "seccomp rule %zu (\"%s\"): condition %u: a range comparison "
+                                "against 0x%llx, above 32 bits, is not supported (libseccomp "
+                                "2.5.4 compiles it wrongly)",
+                                i, r->syscall, k, (unsigned long long)a->value);
         for (unsigned j = 0; j < k; j++)
             if (r->args[j].index == a->index)
                 return ls_error_set(err, 0, STEP,
@@ -260,6 +272,43 @@ static int add_unknown_numbers(scmp_filter_ctx allow, int unknown_errno, struct 
     return 0;
 }
 
+/* Does every condition of a also appear in b (so b only narrows a)? */
+static bool conditions_subset(const struct ls_seccomp_rule *a, const struct ls_seccomp_rule *b) {
+    for (unsigned i = 0; i < a->n_args; i++) {
+        bool found = false;
+        for (unsigned j = 0; j < b->n_args && !found; j++)
+            found = a->args[i].index == b->args[j].index && a->args[i].op == b->args[j].op &&
+                    a->args[i].value == b->args[j].value &&
+                    (a->args[i].op != LS_SECCOMP_MASKED_EQ || a->args[i].mask == b->args[j].mask);
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+/* Filter B: libseccomp keeps the broader of two rules whose conditions nest and drops
+ * the narrower one silently, so a narrower rule with another verdict (a "kill" inside an
+ * "errno", a different errno) would never apply.  Refuse such a pair, naming both. */
+static int check_deny_shadow(const struct ls_seccomp_spec *spec, size_t i, int nr,
+                             struct ls_error *err) {
+    const struct ls_seccomp_rule *r = &spec->rules[i];
+    for (size_t j = 0; j < i; j++) {
+        const struct ls_seccomp_rule *o = &spec->rules[j];
+        if (o->action == LS_SECCOMP_ALLOW || o->n_args == 0 ||
+            seccomp_syscall_resolve_name_arch(SCMP_ARCH_NATIVE, o->syscall) != nr)
+            continue;
+        if (o->action == r->action && (r->action != LS_SECCOMP_ERRNO || o->errno_ret == r->errno_ret))
+            continue;
+        if (conditions_subset(o, r) || conditions_subset(r, o))
+            return ls_error_set(err, 0, STEP,
+                                "seccomp rule %zu (\"%s\") conflicts with rule %zu: their argument "
+                                "conditions nest but their verdicts differ, and only the broader "
+                                "rule would apply",
+                                i, r->syscall, j);
+    }
+    return 0;
+}
+
 /* Compile spec into a new program owned by *ret; on failure -errno with err naming
  * the rule.  The libseccomp contexts live only for the duration of this call. */
 int ls_seccomp_build(const struct ls_seccomp_spec *spec, struct ls_seccomp_program **ret,
@@ -311,7 +360,11 @@ int ls_seccomp_build(const struct ls_seccomp_spec *spec, struct ls_seccomp_progr
         }
         if (nr < 0)
             continue; /* known, but not a syscall of this architecture */
-        if (!to_deny) {
+        if (to_deny) {
+            r = check_deny_shadow(spec, i, nr, err);
+            if (r < 0)
+                return r;
+        } else {
             r = check_conflict(spec, slots, nr, i, err);
             if (r < 0)
                 return r;

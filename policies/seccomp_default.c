@@ -104,7 +104,15 @@ _Static_assert(AF_UNIX == 1 && AF_INET == 2 && AF_INET6 == 10 && AF_NETLINK == 1
     NO_SETID("fchmodat2", 2), NO_SETID("creat", 1), NO_SETID("mknod", 1), \
     NO_SETID("mknodat", 2), NO_SETID_CREATE("open", 1, 2), NO_SETID_CREATE("openat", 2, 3)
 
-static const struct ls_seccomp_rule floor_rules[] = { FLOOR_RULES };
+/* Beyond the argument denies, the floor refuses outright the calls that could create a
+ * file with a mode seccomp cannot see: openat2 (the mode is in struct open_how) and
+ * io_uring (an IORING_OP_OPENAT carries it in the ring).  Unconditional, so they
+ * replace whatever a policy says about these syscalls. */
+static const struct ls_seccomp_rule floor_rules[] = {
+    FLOOR_RULES,
+    FAIL("openat2", ENOSYS),
+    REFUSE("io_uring_setup"), REFUSE("io_uring_enter"), REFUSE("io_uring_register"),
+};
 
 static const struct ls_seccomp_rule default_rules[] = {
     /* File I/O and the file system tree. */

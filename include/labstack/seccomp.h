@@ -83,7 +83,9 @@ const struct ls_seccomp_spec *ls_seccomp_default_spec(void);
  * every policy's program gets on top of its own rules: socket() with a family that
  * has bits above the low 32, ioctl TIOCSTI/TIOCLINUX on the low 32 bits, and no set-user-ID/set-group-ID bit through chmod, fchmod, fchmodat,
  * fchmodat2, creat, mknod(at) or open(at) with O_CREAT/O_TMPFILE -- the workspace is
- * id-mapped to its host owner, so a set-id file there would be one on the host. */
+ * id-mapped to its host owner, so a set-id file there would be one on the host -- and,
+ * unconditionally, openat2 (ENOSYS) and io_uring_setup/enter/register (EPERM), which
+ * can create files with a mode the filter cannot read. */
 const struct ls_seccomp_rule *ls_seccomp_floor(size_t *ret_n);
 
 /* Compile spec.  On success *ret owns a new program (free with ls_seccomp_program_free).

@@ -193,18 +193,25 @@ static void assert_floor_once(const struct ls_policy *p) {
     }
 }
 
+/* Is r one of the floor's unconditional refusals (openat2, io_uring_*)?  They replace
+ * whatever a policy says about their syscall, so they always come last. */
+static bool floor_unconditional(const struct ls_seccomp_rule *r) {
+    return r->n_args == 0;
+}
+
 /* p's effective list ends with the floor's rules for the syscalls in only (NULL: all of
- * them), in the floor's order.  Returns how many that is. */
+ * them) and the floor's unconditional refusals, in the floor's order.  Returns how many
+ * that is. */
 static size_t assert_floor_tail(const struct ls_policy *p, const char *const *only) {
     size_t n_floor, n_tail = 0;
     const struct ls_seccomp_rule *floor = ls_seccomp_floor(&n_floor);
     for (size_t k = 0; k < n_floor; k++)
-        n_tail += !only || in_names(only, floor[k].syscall);
+        n_tail += !only || in_names(only, floor[k].syscall) || floor_unconditional(&floor[k]);
     assert_true(n_tail > 0);
     assert_true(p->seccomp.n_rules >= n_tail);
     size_t i = p->seccomp.n_rules - n_tail;
     for (size_t k = 0; k < n_floor; k++) {
-        if (only && !in_names(only, floor[k].syscall))
+        if (only && !in_names(only, floor[k].syscall) && !floor_unconditional(&floor[k]))
             continue;
         if (!rule_same(&p->seccomp.rules[i], &floor[k]))
             fail_msg("effective rule %zu (%s) is not floor rule %zu (%s)", i,
@@ -214,17 +221,40 @@ static size_t assert_floor_tail(const struct ls_policy *p, const char *const *on
     return n_tail;
 }
 
+/* How many unconditional refusals the floor has (openat2, io_uring_setup/enter/register):
+ * they end every effective list. */
+static size_t floor_unconditional_count(void) {
+    size_t n_floor, n = 0;
+    const struct ls_seccomp_rule *floor = ls_seccomp_floor(&n_floor);
+    for (size_t k = 0; k < n_floor; k++)
+        n += floor_unconditional(&floor[k]);
+    return n;
+}
+
+static const char *const no_names[] = {NULL};
+
+/* Does the floor refuse syscall name unconditionally (then it owns that syscall)? */
+static bool floor_owns(const char *name) {
+    size_t n_floor;
+    const struct ls_seccomp_rule *floor = ls_seccomp_floor(&n_floor);
+    for (size_t k = 0; k < n_floor; k++)
+        if (floor_unconditional(&floor[k]) && strcmp(floor[k].syscall, name) == 0)
+            return true;
+    return false;
+}
+
 /* p's effective list starts with the built-in list (ls_seccomp_default_spec), in its
- * order, without the names this libseccomp does not know and without the rules for
- * the syscalls in replaced (NULL-terminated, or NULL).  Returns how many rules that is:
- * the index of the first rule after the built-in ones. */
+ * order, without the names this libseccomp does not know, without the rules for the
+ * syscalls in replaced (NULL-terminated, or NULL) and without the syscalls the floor
+ * refuses unconditionally (their rules move to the tail).  Returns how many rules that
+ * is: the index of the first rule after the built-in ones. */
 static size_t assert_builtin_prefix(const struct ls_policy *p, const char *const *replaced) {
     const struct ls_seccomp_spec *def = ls_seccomp_default_spec();
     size_t k = 0;
     for (size_t i = 0; i < def->n_rules; i++) {
         const struct ls_seccomp_rule *b = &def->rules[i];
         if (seccomp_syscall_resolve_name(b->syscall) == __NR_SCMP_ERROR ||
-            in_names(replaced, b->syscall))
+            in_names(replaced, b->syscall) || floor_owns(b->syscall))
             continue;
         if (k >= p->seccomp.n_rules || !rule_same(&p->seccomp.rules[k], b))
             fail_msg("effective rule %zu (%s) is not built-in rule %zu (%s)", k,
@@ -466,7 +496,10 @@ static void test_minimal_defaults(void **state) {
     assert_null(p->seccomp.import);
     assert_int_equal(p->seccomp.default_errno, EPERM);
     assert_int_equal(p->seccomp.unknown_errno, ENOSYS);
-    assert_int_equal(assert_builtin_prefix(p, NULL), p->seccomp.n_rules);
+    /* The built-in list, then the floor's unconditional refusals (openat2, io_uring). */
+    assert_int_equal(floor_unconditional_count(), 4);
+    assert_int_equal(assert_builtin_prefix(p, NULL) + 4, p->seccomp.n_rules);
+    assert_int_equal(assert_floor_tail(p, no_names), 4);
     assert_floor_once(p);
     char *json = ls_policy_to_json(p);
     assert_non_null(strstr(json, "\"memory\":null"));
@@ -933,7 +966,7 @@ static void test_seccomp_fields(void **state) {
     assert_true(p->seccomp.use_builtin);
     static const char *const replaced[] = {"getpid", "exit_group", "write", NULL};
     size_t own = assert_builtin_prefix(p, replaced);
-    assert_int_equal(p->seccomp.n_rules, own + 5);
+    assert_int_equal(p->seccomp.n_rules, own + 5 + floor_unconditional_count());
     assert_floor_once(p);
     const struct ls_seccomp_rule *r = &p->seccomp.rules[own];
     assert_string_equal(r->syscall, "socket");
@@ -994,7 +1027,7 @@ static void test_unknown_syscalls(void **state) {
      * two rules; no_such_call is nowhere. */
     assert_true(p->seccomp.use_builtin);
     size_t own = assert_builtin_prefix(p, (const char *const[]){"read", NULL});
-    assert_int_equal(p->seccomp.n_rules, own + 2);
+    assert_int_equal(p->seccomp.n_rules, own + 2 + floor_unconditional_count());
     assert_string_equal(p->seccomp.rules[own].syscall, "read");
     assert_string_equal(p->seccomp.rules[own + 1].syscall, "chown32");
     assert_int_equal(p->seccomp.rules[own + 1].action, LS_SECCOMP_ALLOW);
@@ -1244,8 +1277,11 @@ static void test_base_builtin(void **state) {
     struct ls_policy *p = load_ok("bb");
     const struct ls_seccomp_spec *def = ls_seccomp_default_spec();
     assert_true(p->seccomp.use_builtin);
-    /* The built-in list, exactly; the floor is part of it and adds nothing after it. */
-    assert_int_equal(assert_builtin_prefix(p, NULL), p->seccomp.n_rules);
+    /* The built-in list, exactly; the floor's argument denies are part of it, and only its
+     * unconditional refusals move to the end. */
+    assert_int_equal(assert_builtin_prefix(p, NULL) + floor_unconditional_count(),
+                     p->seccomp.n_rules);
+    assert_int_equal(assert_floor_tail(p, no_names), floor_unconditional_count());
     assert_true(p->seccomp.n_rules <= def->n_rules);
     assert_floor_once(p);
     assert_non_null(find_rule(p, "ptrace", LS_SECCOMP_ERRNO, 0)); /* the refusals stay */
@@ -1399,9 +1435,10 @@ static void test_floor_stays(void **state) {
         assert_string_equal(p->seccomp.rules[own + i].syscall, replaced[i]);
         assert_int_equal(p->seccomp.rules[own + i].action, LS_SECCOMP_ALLOW);
     }
-    /* socket 1, ioctl 2, chmod 2, fchmod 2, openat 4: in the floor's order. */
-    assert_int_equal(assert_floor_tail(p, replaced), 11);
-    assert_int_equal(p->seccomp.n_rules, own + 5 + 11);
+    /* socket 1, ioctl 2, chmod 2, fchmod 2, openat 4, then openat2 and io_uring x3: in
+     * the floor's order. */
+    assert_int_equal(assert_floor_tail(p, replaced), 15);
+    assert_int_equal(p->seccomp.n_rules, own + 5 + 15);
     assert_floor_once(p);
 
     assert_refused(p, EPERM, SYS_ioctl, 0, TIOCSTI, 0, 0);
@@ -1532,7 +1569,7 @@ static void test_import(void **state) {
      * deny of high bits comes back after everything, as the last rule. */
     assert_int_equal(count_rules(p, "socket"), 3);
     assert_non_null(find_rule(p, "socket", LS_SECCOMP_ALLOW, 0));
-    assert_int_equal(assert_floor_tail(p, (const char *const[]){"socket", NULL}), 1);
+    assert_int_equal(assert_floor_tail(p, (const char *const[]){"socket", NULL}), 5);
     assert_floor_once(p);
     const struct ls_seccomp_rule *r = find_rule(p, "getpgid", LS_SECCOMP_ERRNO, 0);
     assert_non_null(r);

@@ -450,6 +450,58 @@ static void test_invalid_rules(_unused_ void **state) {
     assert_non_null(strstr(err.msg, "default errno 0"));
 }
 
+/* Review findings: range comparisons above 32 bits (libseccomp 2.5.4 compiled a pair of
+ * them into a filter that allowed what both denied), and nested argument denies with
+ * different verdicts (libseccomp kept the broader one and dropped the other). */
+static void test_unsafe_deny_shapes_refused(_unused_ void **state) {
+    struct ls_seccomp_rule range[] = {
+        {.syscall = "execve", .action = LS_SECCOMP_ALLOW},
+        {.syscall = "ioctl", .action = LS_SECCOMP_ALLOW},
+        {.syscall = "ioctl", .action = LS_SECCOMP_ERRNO, .errno_ret = EPERM, .n_args = 1,
+         .args = {{.index = 2, .op = LS_SECCOMP_LT, .value = 16}}},
+        {.syscall = "ioctl", .action = LS_SECCOMP_ERRNO, .errno_ret = EACCES, .n_args = 1,
+         .args = {{.index = 2, .op = LS_SECCOMP_LT, .value = 0x100000000ULL}}},
+    };
+    struct ls_seccomp_spec spec = {
+        .default_errno = EPERM, .unknown_errno = ENOSYS, .rules = range, .n_rules = 4};
+    struct ls_seccomp_program *prog = NULL;
+    struct ls_error err;
+
+    assert_int_equal(ls_seccomp_build(&spec, &prog, &err), -EINVAL);
+    assert_null(prog);
+    assert_non_null(strstr(err.msg, "rule 3"));
+    assert_non_null(strstr(err.msg, "above 32 bits"));
+    /* 0xffffffff itself is fine: the floor's socket rule uses it. */
+    range[3].args[0].value = 0xffffffffULL;
+    range[3].args[0].op = LS_SECCOMP_GT;
+    assert_int_equal(ls_seccomp_build(&spec, &prog, &err), 0);
+    prog = ls_seccomp_program_free(prog);
+
+    struct ls_seccomp_rule nested[] = {
+        {.syscall = "execve", .action = LS_SECCOMP_ALLOW},
+        {.syscall = "ioctl", .action = LS_SECCOMP_ALLOW},
+        {.syscall = "ioctl", .action = LS_SECCOMP_ERRNO, .errno_ret = EPERM, .n_args = 1,
+         .args = {{.index = 1, .op = LS_SECCOMP_EQ, .value = 0x5412}}},
+        {.syscall = "ioctl", .action = LS_SECCOMP_KILL, .n_args = 2,
+         .args = {{.index = 1, .op = LS_SECCOMP_EQ, .value = 0x5412},
+                  {.index = 0, .op = LS_SECCOMP_EQ, .value = 0}}},
+    };
+    spec.rules = nested;
+    assert_int_equal(ls_seccomp_build(&spec, &prog, &err), -EINVAL);
+    assert_null(prog);
+    assert_non_null(strstr(err.msg, "rule 3"));
+    assert_non_null(strstr(err.msg, "conflicts with rule 2"));
+    /* The same verdict nested is harmless, and so are disjoint conditions. */
+    nested[3].action = LS_SECCOMP_ERRNO;
+    nested[3].errno_ret = EPERM;
+    assert_int_equal(ls_seccomp_build(&spec, &prog, &err), 0);
+    prog = ls_seccomp_program_free(prog);
+    nested[3].errno_ret = EACCES;
+    nested[3].args[0].value = 0x541c;
+    assert_int_equal(ls_seccomp_build(&spec, &prog, &err), 0);
+    ls_seccomp_program_free(prog);
+}
+
 static void test_conflicting_rules(_unused_ void **state) {
     /* libseccomp would keep the first of these silently; the builder refuses. */
     struct ls_seccomp_rule rules[] = {
@@ -563,6 +615,7 @@ int main(void) {
         cmocka_unit_test(test_unknown_name),
         cmocka_unit_test(test_invalid_rules),
         cmocka_unit_test(test_conflicting_rules),
+        cmocka_unit_test(test_unsafe_deny_shapes_refused),
         cmocka_unit_test(test_filter_b_beats_filter_a),
         cmocka_unit_test(test_program_without_filter_b),
         cmocka_unit_test(test_reusable),
