@@ -15,7 +15,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <sys/mount.h>
 #include <unistd.h>
 
@@ -73,7 +72,9 @@ int devfs_setup(int rootfd, uint64_t shm_size, struct ls_error *err) {
     const char *shm_opts[] = {"mode=1777", shm_size_opt, "nr_inodes=4096", NULL};
     int r, devfd = -1, devmnt = -1, dir;
 
-    snprintf(shm_size_opt, sizeof(shm_size_opt), "size=%llu", (unsigned long long)shm_size);
+    /* No stdio in the child: */
+    ls_fmt_u64(shm_size_opt + ls_strlcpy(shm_size_opt, "size=", sizeof(shm_size_opt)),
+               sizeof(shm_size_opt) - 5, shm_size);
 
     dir = mnt_mkdir_beneath(rootfd, "dev");
     if (dir < 0)

@@ -17,13 +17,16 @@
  * thread), writes, and goes back to euid 0 and its own namespace at once.
  * Why this is safe: nothing of the sandbox runs yet; the thread touches nothing but
  * these three files while it is inside or has the other euid, and its real and saved
- * uid stay 0, so the switch back always succeeds (else we abort).
+ * uid stay 0, so the switch back always succeeds (else we abort).  The euid switch
+ * clears the thread's parent-death signal and resets the process's dumpable flag; both
+ * are restored afterwards.
  */
 #include "ipc.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +60,11 @@ int ipc_setup_limits(pid_t pid, uid_t owner, uint64_t shm_max, struct ls_error *
     target_ns = ns_open(pid, "ipc");
     if (target_ns < 0)
         return ls_error_set(err, -target_ns, "ipc", "open the sandbox's IPC namespace");
+    /* A change of euid makes the kernel clear this thread's parent-death signal and reset
+     * the process's dumpable flag (commit_creds): both are the caller's, so they are
+     * saved here and put back after the switch back. */
+    int pdeathsig = 0, dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+    (void)prctl(PR_GET_PDEATHSIG, &pdeathsig, 0, 0, 0);
     if (setns(target_ns, CLONE_NEWIPC) < 0)
         return ls_error_set(err, errno, "ipc", "enter the sandbox's IPC namespace");
     if (owner != 0 && syscall(SYS_setresuid, -1, owner, -1) < 0) {
@@ -70,8 +78,13 @@ int ipc_setup_limits(pid_t pid, uid_t owner, uint64_t shm_max, struct ls_error *
     if (r >= 0 && shm_max)
         r = write_sysctl(failed = "/proc/sys/kernel/shmall", (shm_max + 4095) / 4096);
     /* A thread left with another euid or in a sandbox's namespace must not go on. */
-    if (owner != 0 && syscall(SYS_setresuid, -1, 0, -1) < 0)
-        abort();
+    if (owner != 0) {
+        if (syscall(SYS_setresuid, -1, 0, -1) < 0)
+            abort();
+        if (dumpable >= 0)
+            (void)prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0);
+        (void)prctl(PR_SET_PDEATHSIG, pdeathsig, 0, 0, 0);
+    }
     if (setns(self_ns, CLONE_NEWIPC) < 0)
         abort();
     if (r < 0)

@@ -110,14 +110,26 @@ int mnt_mkfile_beneath(int dirfd, const char *path) {
         close(parent);
         return -EINVAL;
     }
-    /* O_CREAT without O_EXCL: an existing regular file is fine, anything else
-     * (symlink, directory) fails because of O_NOFOLLOW / the file type check. */
-    int fd = mnt_open_beneath(parent, last, O_CREAT | O_WRONLY, 0644);
-    if (fd >= 0) {
+    /* Create it if missing (O_EXCL: never open someone else's file for writing), then
+     * take an O_PATH fd -- which opens nothing, so a FIFO planted there cannot block us --
+     * and accept only a regular file (a symlink already fails by O_NOFOLLOW). */
+    int fd = mnt_open_beneath(parent, last, O_CREAT | O_EXCL | O_WRONLY, 0644);
+    if (fd >= 0)
         close(fd);
-        fd = mnt_open_beneath(parent, last, O_PATH, 0);
+    else if (fd != -EEXIST) {
+        close(parent);
+        return fd;
     }
+    fd = mnt_open_beneath(parent, last, O_PATH, 0);
     close(parent);
+    if (fd >= 0) {
+        struct stat st;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+            int e = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+            close(fd);
+            return e;
+        }
+    }
     return fd;
 }
 

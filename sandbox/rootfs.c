@@ -56,9 +56,14 @@ int rootfs_validate_binds(const struct ls_bind *binds, size_t n, struct ls_error
         if (!src || src[0] != '/')
             return ls_error_set(err, EINVAL, "spec", "bind %zu: source \"%s\" is not absolute",
                                 i, src ? src : "(null)");
-        if (dst[0] != '/' || path_has_dotdot(dst))
+        /* Normal form only, so that the reserved-path checks below cannot be walked around
+         * with "//proc", "/tmp/" or "/./work". */
+        if (dst[0] != '/' || path_has_dotdot(dst) || strstr(dst, "//") || strstr(dst, "/./") ||
+            (strlen(dst) > 1 && (dst[strlen(dst) - 1] == '/' ||
+                                 strcmp(dst + strlen(dst) - 2, "/.") == 0)))
             return ls_error_set(err, EINVAL, "spec",
-                                "bind %s: destination \"%s\" must be absolute without \"..\"",
+                                "bind %s: destination \"%s\" must be an absolute path in normal "
+                                "form (no \"..\", \".\", \"//\" or trailing \"/\")",
                                 src, dst);
         const char *d = dst;
         while (*d == '/')

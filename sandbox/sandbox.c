@@ -237,9 +237,21 @@ static int validate(const struct ls_sandbox_spec *s, struct ls_error *err) {
         return ls_error_set(err, EINVAL, "spec", "uid/gid -1 is not a valid identity");
     if (s->hostname && strlen(s->hostname) > 64)
         return ls_error_set(err, EINVAL, "spec", "hostname longer than 64 bytes");
-    if (s->stdin_fd >= 0 && isatty(s->stdin_fd))
-        return ls_error_set(err, EINVAL, "spec",
-                            "stdin is a terminal: a sandbox must not get a host tty (TIOCSTI)");
+    if (s->stdin_fd >= 0) {
+        /* fd 0 of the sandbox is this very open file: it must be something to read from
+         * and nothing more -- not a terminal (TIOCSTI), not a socket (a way out of the
+         * network namespace), not a file opened for writing. */
+        struct stat st;
+        int fl = fcntl(s->stdin_fd, F_GETFL);
+        if (fl < 0 || fstat(s->stdin_fd, &st) < 0)
+            return ls_error_set(err, errno, "spec", "stdin fd %d", s->stdin_fd);
+        if (isatty(s->stdin_fd) || !(S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode)))
+            return ls_error_set(err, EINVAL, "spec",
+                                "stdin must be a regular file or a pipe (not a terminal, socket "
+                                "or device)");
+        if ((fl & O_ACCMODE) != O_RDONLY)
+            return ls_error_set(err, EINVAL, "spec", "stdin must be open read-only");
+    }
     if (s->workspace && s->workspace[0] != '/')
         return ls_error_set(err, EINVAL, "spec", "workspace \"%s\" is not an absolute path",
                             s->workspace);
@@ -290,6 +302,13 @@ _noreturn_ static void child_main(const struct child_args *a) {
     struct chan_msg m = {.type = CHAN_SETUP_ERROR};
     struct ls_error *e = &m.error;
     int chan = a->chan, ws, r;
+
+    /* Signals are blocked (see the clone): reset every disposition to the default first,
+     * so none of the caller's handlers can run here, and so that an ignored signal does not
+     * survive execve.  They stay blocked; the command's process unblocks them. */
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            signal(sig, SIG_DFL);
 
     /* Not dumpable from the start: nothing may ptrace or read us meanwhile.  (Set again
      * after the identity switch, which resets it.) */
@@ -374,9 +393,6 @@ _noreturn_ static void child_main(const struct child_args *a) {
         goto fail;
     }
     umask(022);
-    for (int sig = 1; sig < NSIG; sig++)
-        if (sig != SIGKILL && sig != SIGSTOP)
-            signal(sig, SIG_DFL); /* an ignored signal would survive execve */
     r = proc_set_rlimits(&a->rlimits, e);
     if (r < 0)
         goto fail;
@@ -401,7 +417,10 @@ static int workspace_mount(const struct ls_sandbox_spec *s, pid_t pid, uid_t hos
     _cleanup_close_ int mfd = -EBADF, userns = -EBADF;
     struct stat st;
 
-    mfd = (int)syscall(SYS_open_tree, AT_FDCWD, s->workspace, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+    /* AT_SYMLINK_NOFOLLOW: we are root and about to make the directory's owner the
+     * sandbox's; a workspace path that is (now) a symlink to / or /etc must not count. */
+    mfd = (int)syscall(SYS_open_tree, AT_FDCWD, s->workspace,
+                       OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
     if (mfd < 0)
         return ls_error_set(err, errno, "workspace", "open workspace %s", s->workspace);
     if (fstat(mfd, &st) < 0)
@@ -523,7 +542,8 @@ int ls_sandbox_run(struct ls_sandbox_host *host, const struct ls_sandbox_spec *s
     char cg_name[32];
     uint64_t t0;
     pid_t pid;
-    int r, p[2], sv[2];
+    int r, watch_r = 0, p[2], sv[2];
+    sigset_t all_signals, saved_mask;
 
     /* 1. Check the request and prepare everything the child will only read. */
     r = validate(spec, err);
@@ -546,7 +566,7 @@ int ls_sandbox_run(struct ls_sandbox_host *host, const struct ls_sandbox_spec *s
                             "the caller has supplementary groups; use ls_sandbox_host_open()");
     env = proc_build_env(spec, err);
     if (!env)
-        return -EINVAL;
+        return -(err && err->code ? err->code : EINVAL);
     empty_caps = caps_prepare();
     if (!empty_caps)
         return ls_error_set(err, ENOMEM, "capabilities", "cap_init");
@@ -599,7 +619,13 @@ int ls_sandbox_run(struct ls_sandbox_host *host, const struct ls_sandbox_spec *s
         .exec = {.argv = spec->argv, .envp = env, .seccomp = prog},
     };
     t0 = now_ms();
+    /* The child starts with every signal blocked: until it has reset the dispositions,
+     * a signal to our process group must not run one of the caller's handlers in it. */
+    sigfillset(&all_signals);
+    pthread_sigmask(SIG_SETMASK, &all_signals, &saved_mask);
     pid = ns_clone(NS_SANDBOX_FLAGS, cgroup_clone_fd(cg), &pidfd);
+    if (pid != 0)
+        pthread_sigmask(SIG_SETMASK, &saved_mask, NULL);
     if (pid < 0) {
         r = ls_error_set(err, -pid, "clone", "clone3 into new namespaces");
         goto out;
@@ -660,7 +686,7 @@ int ls_sandbox_run(struct ls_sandbox_host *host, const struct ls_sandbox_spec *s
     ws = safe_close(ws);
 
     /* 6. Watch it until everything in it is dead. */
-    r = watch_run(&w, err);
+    watch_r = watch_run(&w, err);
     goto finish;
 
 setup_failed:
@@ -672,10 +698,10 @@ finish:
     /* 7. Usage, then the cgroup goes (anything still in it is killed first). */
     (void)cgroup_read_usage(cg, &usage);
     fill_result(&w, &usage, cg_version, spec->pids_max, now_ms() - t0, slot.host_id, ret);
-    r = cgroup_destroy(TAKE_PTR(cg), err);
+    r = cgroup_destroy(TAKE_PTR(cg), watch_r < 0 ? NULL : err);
     if (r < 0)
         goto out; /* the result stands, but the caller must learn that cleanup failed */
-    r = 0;
+    r = watch_r; /* the watch loop's own failure (err says it), or 0 */
 out:
     if (cg)
         (void)cgroup_destroy(cg, NULL);

@@ -170,7 +170,9 @@ int watch_run(struct watch *w, struct ls_error *err) {
         for (int i = 0; i < n; i++) {
             switch (evs[i].data.u32) {
             case EV_PIDFD:
-                if (wait4(w->pid, NULL, 0, &w->usage) == w->pid) {
+                /* ECHILD: the caller ignores SIGCHLD (auto-reap) or another thread reaped
+                 * it -- it is gone either way, only its rusage is lost. */
+                if (wait4(w->pid, NULL, 0, &w->usage) == w->pid || errno == ECHILD) {
                     reaped = true;
                     epoll_ctl(ep, EPOLL_CTL_DEL, w->pidfd, NULL);
                     if (tfd >= 0)
@@ -215,5 +217,5 @@ fail:
     watch_kill(w, LS_REASON_CANCELLED);
     while (wait4(w->pid, NULL, 0, &w->usage) < 0 && errno == EINTR)
         ;
-    return r;
+    return r; /* ECHILD ends the wait too: the child is gone */
 }
