@@ -27,6 +27,9 @@ LS_DEBIAN_PACKAGES=(
     libcmocka-dev
     libarchive-dev
     libssl-dev
+    libmicrohttpd-dev
+    openssl
+    prometheus
     clang
     libclang-rt-14-dev
     make
