@@ -30,7 +30,8 @@ static const char usage_text[] =
     "binds; only `lo`; no capabilities; no_new_privs; seccomp allow-list.\n"
     "\n"
     "Options:\n"
-    "  --workspace DIR        bind DIR read-write at /work (the cwd); default: empty tmpfs\n"
+    "  --workspace DIR        bind DIR read-write at /work; default: empty tmpfs\n"
+    "  --cwd DIR              working directory inside the sandbox (absolute; default /work)\n"
     "  --ro-bind SRC[:DST]    bind host path SRC read-only at DST (default DST = SRC);\n"
     "                         repeatable, added to the default system binds\n"
     "  --env K=V              set an environment variable (repeatable); the environment\n"
@@ -84,6 +85,7 @@ enum {
     OPT_QUIET,
     OPT_POLICY,
     OPT_POLICY_DIR,
+    OPT_CWD,
     OPT_HELP,
 };
 
@@ -108,6 +110,7 @@ static const struct option options[] = {
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"policy", required_argument, NULL, OPT_POLICY},
     {"policy-dir", required_argument, NULL, OPT_POLICY_DIR},
+    {"cwd", required_argument, NULL, OPT_CWD},
     {"help", no_argument, NULL, OPT_HELP},
     {0},
 };
@@ -177,6 +180,12 @@ int sandbox_cmd_parse(int argc, char **argv, struct sandbox_cmd *cmd, struct ls_
             if (optarg[0] != '/')
                 return ls_error_set(err, EINVAL, "flags", "--workspace %s: must be an absolute path",
                                     optarg);
+            break;
+        case OPT_CWD:
+            if (optarg[0] != '/')
+                return ls_error_set(err, EINVAL, "flags", "--cwd %s: must be an absolute path",
+                                    optarg);
+            cmd->spec.cwd = optarg;
             break;
         case OPT_RO_BIND:
             if ((r = add_bind(cmd, optarg, err)) < 0)
@@ -367,6 +376,7 @@ static int apply_policy(struct sandbox_cmd *cmd, struct ls_policy **ret_policy, 
     fresh.workspace = cmd->spec.workspace;
     fresh.hostname = cmd->spec.hostname;
     fresh.stdin_fd = cmd->spec.stdin_fd;
+    fresh.cwd = cmd->spec.cwd;
     if (cmd->tmp_inodes_given)
         fresh.tmp_inodes = cmd->spec.tmp_inodes;
     r = ls_policy_apply(p, &cmd->req, &fresh, ret_binds, ret_env, err);

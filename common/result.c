@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <string.h>
 
 static const char *const reason_names[] = {
@@ -39,6 +40,84 @@ static int reason_from_name(const char *name, enum ls_reason *ret) {
     return -EINVAL;
 }
 
+/* {"total": N, "by_syscall": {"mount": 3, ...}} in the order of by_syscall, or null
+ * when the count is not available.  NULL on allocation failure. */
+static json_t *denied_to_json(const struct ls_denied_syscalls *d) {
+    json_t *o, *by;
+    unsigned n = d->n < LS_DENIED_MAX ? d->n : LS_DENIED_MAX;
+
+    if (!d->available)
+        return json_null();
+    by = json_object();
+    if (!by)
+        return NULL;
+    for (unsigned i = 0; i < n; i++) {
+        char name[LS_SYSCALL_NAME_MAX];
+        ls_strlcpy(name, d->by_syscall[i].name, sizeof(name));
+        if (json_object_set_new(by, name, json_integer((json_int_t)d->by_syscall[i].count)) < 0) {
+            json_decref(by);
+            return NULL;
+        }
+    }
+    o = json_pack("{s:I, s:o}", "total", (json_int_t)d->total, "by_syscall", by);
+    return o;
+}
+
+/* A syscall name as we write them: [a-z0-9_], 1 to LS_SYSCALL_NAME_MAX-1 bytes. */
+static bool valid_syscall_name(const char *s) {
+    size_t n = strlen(s);
+    if (n == 0 || n >= LS_SYSCALL_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+            return false;
+    return true;
+}
+
+static int denied_from_json(json_t *v, struct ls_denied_syscalls *ret, struct ls_error *err) {
+    json_error_t jerr;
+    json_int_t total;
+    json_t *by = NULL, *count;
+    const char *name;
+    uint64_t sum = 0;
+
+    *ret = (struct ls_denied_syscalls){0};
+    if (!v || json_is_null(v))
+        return 0; /* not available */
+    if (json_unpack_ex(v, &jerr, JSON_STRICT, "{s:I, s:o}", "total", &total, "by_syscall", &by) < 0)
+        return ls_error_set(err, EINVAL, "result", "result JSON: denied_syscalls: %s", jerr.text);
+    if (total < 0)
+        return ls_error_set(err, EINVAL, "result",
+                            "result JSON: denied_syscalls.total is negative");
+    if (!json_is_object(by))
+        return ls_error_set(err, EINVAL, "result",
+                            "result JSON: denied_syscalls.by_syscall: expected an object");
+    if (json_object_size(by) > LS_DENIED_MAX)
+        return ls_error_set(err, EINVAL, "result",
+                            "result JSON: denied_syscalls.by_syscall: %zu entries, at most %d",
+                            json_object_size(by), LS_DENIED_MAX);
+    json_object_foreach(by, name, count) {
+        json_int_t c;
+        if (!valid_syscall_name(name))
+            return ls_error_set(err, EINVAL, "result",
+                                "result JSON: denied_syscalls.by_syscall: invalid name \"%.40s\"",
+                                name);
+        if (!json_is_integer(count) || (c = json_integer_value(count)) < 0)
+            return ls_error_set(err, EINVAL, "result",
+                                "result JSON: denied_syscalls.by_syscall.%s: expected a count >= 0",
+                                name);
+        sum += (uint64_t)c;
+        ls_strlcpy(ret->by_syscall[ret->n].name, name, LS_SYSCALL_NAME_MAX);
+        ret->by_syscall[ret->n++].count = (uint64_t)c;
+    }
+    if (sum > (uint64_t)total)
+        return ls_error_set(err, EINVAL, "result",
+                            "result JSON: denied_syscalls: the listed counts exceed the total");
+    ret->total = (uint64_t)total;
+    ret->available = true;
+    return 0;
+}
+
 char *ls_result_to_json(const struct ls_result *res) {
     json_t *o = json_pack("{s:s, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:b, s:b, s:I, s:I, s:I, s:I, s:I, "
                           "s:i}",
@@ -60,6 +139,10 @@ char *ls_result_to_json(const struct ls_result *res) {
                           "cgroup_version", res->cgroup_version);
     if (!o)
         return NULL;
+    if (json_object_set_new(o, "denied_syscalls", denied_to_json(&res->denied_syscalls)) < 0) {
+        json_decref(o);
+        return NULL;
+    }
     if (res->reason == LS_REASON_SETUP_FAILED || res->error.code != 0) {
         json_t *e = json_pack("{s:s, s:s, s:i}", "step", res->error.step, "message", res->error.msg,
                               "errno", res->error.code);
@@ -79,7 +162,7 @@ int ls_result_from_json(const char *json, struct ls_result *ret, struct ls_error
     const char *reason = NULL;
     json_int_t wall, user, sys, out, errb, uid, peak, cuser, csys, pids;
     int stdout_trunc, stderr_trunc;
-    json_t *e = NULL;
+    json_t *e = NULL, *denied = NULL;
     struct ls_result r = {0};
     int rc;
 
@@ -88,14 +171,14 @@ int ls_result_from_json(const char *json, struct ls_result *ret, struct ls_error
                             jerr.text);
     if (json_unpack_ex(o, &jerr, JSON_STRICT,
                        "{s:s, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:b, s:b, s:I, s:I, s:I, s:I, s:I, "
-                       "s:i, s?o}",
+                       "s:i, s?o, s?o}",
                        "reason", &reason, "exit_code", &r.exit_code, "signal", &r.signal,
                        "wall_ms", &wall, "user_ms", &user, "sys_ms", &sys,
                        "stdout_bytes", &out, "stderr_bytes", &errb,
                        "stdout_truncated", &stdout_trunc, "stderr_truncated", &stderr_trunc,
                        "host_uid", &uid, "peak_memory_bytes", &peak, "cpu_user_ms", &cuser,
                        "cpu_sys_ms", &csys, "pids_peak", &pids, "cgroup_version",
-                       &r.cgroup_version, "error", &e) < 0) {
+                       &r.cgroup_version, "denied_syscalls", &denied, "error", &e) < 0) {
         rc = ls_error_set(err, EINVAL, "result", "result JSON: %s", jerr.text);
         goto out;
     }
@@ -120,6 +203,9 @@ int ls_result_from_json(const char *json, struct ls_result *ret, struct ls_error
     r.cpu_user_ms = (uint64_t)cuser;
     r.cpu_sys_ms = (uint64_t)csys;
     r.pids_peak = (uint64_t)pids;
+    rc = denied_from_json(denied, &r.denied_syscalls, err);
+    if (rc < 0)
+        goto out;
     if (e) {
         const char *step, *msg;
         if (json_unpack_ex(e, &jerr, JSON_STRICT, "{s:s, s:s, s:i}", "step", &step, "message", &msg,

@@ -20,8 +20,10 @@
  * most restrictive action wins -- KILL_PROCESS (0x80000000, negative) < KILL_THREAD <
  * TRAP < ERRNO < USER_NOTIF < TRACE < LOG < ALLOW -- and between two results with the
  * same action (two ERRNOs with different errnos) the one of the filter evaluated
- * first, i.e. installed last, is kept.  ls_seccomp_load() installs filter B (argument
- * denies) and then filter A (allow-list), so A runs first.
+ * first, i.e. installed last, is kept.  A program's meaning is the stack of filter B
+ * (argument denies) installed first and filter A (allow-list) installed last, so A runs
+ * first; what the kernel actually runs is the one merged filter with the same verdict
+ * (seccomp.c), which test_seccomp_eval checks against this evaluator.
  */
 #include <errno.h>
 #include <linux/audit.h>
@@ -128,7 +130,7 @@ static int check_insn(const struct sock_filter *f, size_t pc, size_t len) {
 }
 
 /* Check filter f as the kernel does at install time: 0 or -EINVAL. */
-static int check_filter(const struct sock_fprog *fp) {
+int seccomp_bpf_check(const struct sock_fprog *fp) {
     uint16_t masks[BPF_MAXINSNS];
     uint16_t memvalid = 0;
     size_t len = fp->len;
@@ -174,7 +176,7 @@ static int check_filter(const struct sock_fprog *fp) {
     return 0;
 }
 
-/* Run a filter that passed check_filter(); *ret is its SECCOMP_RET_* value. */
+/* Run a filter that passed seccomp_bpf_check(); *ret is its SECCOMP_RET_* value. */
 static int run_filter(const struct sock_fprog *fp, const struct seccomp_data *sd, uint32_t *ret) {
     uint32_t a = 0, x = 0, mem[BPF_MEMWORDS] = {0};
     size_t pc = 0, len = fp->len;
@@ -301,7 +303,7 @@ static int run_filter(const struct sock_fprog *fp, const struct seccomp_data *sd
             return -EINVAL;
         }
     }
-    return -EINVAL; /* fell off the end: check_filter() makes this unreachable */
+    return -EINVAL; /* fell off the end: seccomp_bpf_check() makes this unreachable */
 }
 
 /* What the kernel does with a combined result (__seccomp_filter()). */
@@ -331,6 +333,37 @@ static void classify(uint32_t ret, struct ls_verdict *v) {
     }
 }
 
+/* The stack's verdict on sd; every field of sd is visible to the filters.  Filters
+ * of a program that is not marked checked are checked first, on every call: a program
+ * written by hand may change between calls. */
+int ls_seccomp_program_eval(const struct ls_seccomp_program *prog, const struct seccomp_data *sd,
+                            uint32_t *ret) {
+    /* Filters in evaluation order: the last installed first (A, then B). */
+    const struct sock_fprog *order[2];
+    uint32_t result = SECCOMP_RET_ALLOW;
+    size_t n = 0;
+
+    if (!prog || !sd || !ret || prog->allow.len == 0)
+        return -EINVAL;
+    order[n++] = &prog->allow;
+    if (prog->deny.len > 0)
+        order[n++] = &prog->deny;
+
+    for (size_t i = 0; i < n; i++) {
+        uint32_t cur;
+        int r = prog->checked ? 0 : seccomp_bpf_check(order[i]);
+        if (r < 0)
+            return r;
+        r = run_filter(order[i], sd, &cur);
+        if (r < 0)
+            return r;
+        if (action_only(cur) < action_only(result))
+            result = cur;
+    }
+    *ret = result;
+    return 0;
+}
+
 /*
  * Evaluate prog on syscall nr with args (NULL: all zero) for architecture arch (an
  * AUDIT_ARCH_* value; 0: the native one).  Returns 0 with *ret set, or -EINVAL for a
@@ -338,31 +371,17 @@ static void classify(uint32_t ret, struct ls_verdict *v) {
  */
 int ls_seccomp_eval(const struct ls_seccomp_program *prog, int nr, const uint64_t args[6],
                     uint32_t arch, struct ls_verdict *ret) {
-    /* Filters in evaluation order: the last installed first (see ls_seccomp_load). */
-    const struct sock_fprog *order[2];
     struct seccomp_data sd = {.nr = nr, .arch = arch ? arch : seccomp_arch_native()};
-    uint32_t result = SECCOMP_RET_ALLOW;
-    size_t n = 0;
+    uint32_t result;
+    int r;
 
-    if (!prog || !ret || prog->allow.len == 0)
+    if (!ret)
         return -EINVAL;
     if (args)
         memcpy(sd.args, args, sizeof(sd.args));
-    order[n++] = &prog->allow;
-    if (prog->deny.len > 0)
-        order[n++] = &prog->deny;
-
-    for (size_t i = 0; i < n; i++) {
-        uint32_t cur;
-        int r = check_filter(order[i]);
-        if (r < 0)
-            return r;
-        r = run_filter(order[i], &sd, &cur);
-        if (r < 0)
-            return r;
-        if (action_only(cur) < action_only(result))
-            result = cur;
-    }
+    r = ls_seccomp_program_eval(prog, &sd, &result);
+    if (r < 0)
+        return r;
     classify(result, ret);
     return 0;
 }

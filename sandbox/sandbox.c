@@ -22,11 +22,14 @@
  *                                            namespace; become uid/gid
  *                                            root on tmpfs, binds, /work, /tmp, /proc,
  *                                            /dev; pivot_root; hostname; new session;
- *                                            cwd /work; umask; rlimits; capabilities
- *                                            empty; no_new_privs; init: start the
- *                                            command (seccomp, execve), reap, report
- *   stream output, enforce the wall clock
- *   and the CPU-time total, reap init (the
+ *                                            umask; rlimits; capabilities empty;
+ *                                            no_new_privs; cwd; init: READY
+ *   RUN (unless cancelled)          -------> start the command (seccomp notify form,
+ *                                            execve), hand over its listener, reap,
+ *                                            report
+ *   stream output, answer and count refused
+ *   calls, enforce the wall clock, the
+ *   cancel fd and the CPU-time total, reap init (the
  *   kernel has killed the rest of the
  *   namespace), read the cgroup's usage,
  *   build the result, kill + remove the
@@ -41,6 +44,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -64,9 +68,11 @@
 #include "ipc.h"
 #include "labstack/macros.h"
 #include "labstack/parse.h"
+#include "labstack/policy.h"
 #include "labstack/seccomp.h"
 #include "namespaces.h"
 #include "network.h"
+#include "notify.h"
 #include "process.h"
 #include "rootfs.h"
 #include "watch.h"
@@ -114,6 +120,8 @@ void ls_sandbox_spec_init(struct ls_sandbox_spec *spec) {
         .stdout_limit = 16 * MiB,
         .stderr_limit = 16 * MiB,
         .stdin_fd = -1,
+        .cwd = "/work",
+        .cancel_fd = -1,
     };
 }
 
@@ -186,12 +194,15 @@ int ls_sandbox_host_open(const struct ls_host_config *cfg, struct ls_sandbox_hos
     if (r < 0)
         goto fail;
     /* What a crashed predecessor left: cgroups first (they are named after slots),
-     * then the slot files themselves. */
-    r = cgroup_for_each_child(h->cgroups, remove_if_stale, h, err);
-    if (r >= 0)
-        r = idmap_sweep(&h->idmap, err);
-    if (r < 0)
-        goto fail;
+     * then the slot files themselves.  Safe beside live sandboxes of other processes:
+     * remove_if_stale only touches a cgroup whose slot it could lock itself. */
+    if (!(cfg && cfg->no_sweep)) {
+        r = cgroup_for_each_child(h->cgroups, remove_if_stale, h, err);
+        if (r >= 0)
+            r = idmap_sweep(&h->idmap, err);
+        if (r < 0)
+            goto fail;
+    }
     *ret = h;
     return 0;
 fail:
@@ -255,6 +266,18 @@ static int validate(const struct ls_sandbox_spec *s, struct ls_error *err) {
     if (s->workspace && s->workspace[0] != '/')
         return ls_error_set(err, EINVAL, "spec", "workspace \"%s\" is not an absolute path",
                             s->workspace);
+    if (s->cwd && (s->cwd[0] != '/' || strlen(s->cwd) >= PATH_MAX))
+        return ls_error_set(err, EINVAL, "spec", "cwd \"%.200s\" is not an absolute path", s->cwd);
+    if (s->cancel_fd >= 0) {
+        /* Polled, never read: it must be something poll can wait on. */
+        struct stat st;
+        if (fstat(s->cancel_fd, &st) < 0)
+            return ls_error_set(err, errno, "spec", "cancel fd %d", s->cancel_fd);
+        if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
+            return ls_error_set(err, EINVAL, "spec",
+                                "cancel fd %d is a file; expected a pipe, socket or eventfd",
+                                s->cancel_fd);
+    }
     return 0;
 }
 
@@ -388,10 +411,6 @@ _noreturn_ static void child_main(const struct child_args *a) {
         ls_error_set_safe(e, errno, "session", "setsid", NULL);
         goto fail;
     }
-    if (chdir("/work") < 0) {
-        ls_error_set_safe(e, errno, "cwd", "chdir", "/work");
-        goto fail;
-    }
     umask(022);
     r = proc_set_rlimits(&a->rlimits, e);
     if (r < 0)
@@ -402,6 +421,16 @@ _noreturn_ static void child_main(const struct child_args *a) {
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
         ls_error_set_safe(e, errno, "no_new_privs", "PR_SET_NO_NEW_PRIVS", NULL);
         goto fail;
+    }
+    /* The working directory, entered with exactly the command's rights: after
+     * pivot_root (only the sandbox's tree is reachable) and with every capability
+     * gone (no DAC override: a directory the identity may not enter fails). */
+    {
+        const char *cwd = s->cwd ? s->cwd : "/work";
+        if (chdir(cwd) < 0) {
+            ls_error_set_safe(e, errno, "cwd", "chdir", cwd);
+            goto fail;
+        }
     }
     init_run(chan, &a->exec);
 
@@ -495,6 +524,11 @@ static void fill_result(const struct watch *w, const struct cgroup_usage *u, int
         .pids_peak = u->pids_peak ? u->pids_peak : (u->pids_refused ? pids_max : 0),
         .cgroup_version = cg_version,
     };
+    /* Counted only when the listener was answered from the command's start on. */
+    if (w->denied_counted && !w->failed) {
+        notify_fill_result(&w->denied, &ret->denied_syscalls);
+        ret->denied_syscalls.available = true;
+    }
     if (w->failed) {
         ret->reason = LS_REASON_SETUP_FAILED;
         ret->error = w->error;
@@ -526,6 +560,35 @@ static struct cgroup_limits cgroup_limits_of(const struct ls_sandbox_spec *s) {
     };
 }
 
+/* Run the command under the notify form?  Only when the calls the command's process
+ * makes between its filter and the new program -- execve, and write + exit_group to
+ * report a failed execve (init.c) -- are allowed: one of them refused would wait for
+ * an answer from a listener that has not reached us yet (init sleeps until execve). */
+static bool can_notify(const struct ls_seccomp_program *prog) {
+    static const struct {
+        int nr;
+        uint64_t args[6];
+    } calls[] = {
+        {SYS_execve, {0}},
+        {SYS_write, {3, 0, sizeof(struct chan_msg)}},
+        {SYS_exit_group, {125}},
+        {SYS_exit_group, {126}},
+        {SYS_exit_group, {127}},
+    };
+    for (size_t i = 0; i < ELEMENTSOF(calls); i++) {
+        struct ls_verdict v;
+        if (ls_seccomp_eval(prog, calls[i].nr, calls[i].args, 0, &v) < 0 ||
+            v.kind != LS_VERDICT_ALLOW)
+            return false;
+    }
+    return true;
+}
+
+/* The result of a run cancelled before anything was created. */
+static void cancelled_before_start(struct ls_result *ret) {
+    *ret = (struct ls_result){.reason = LS_REASON_CANCELLED, .exit_code = -1};
+}
+
 int ls_sandbox_run(struct ls_sandbox_host *host, const struct ls_sandbox_spec *spec,
                    struct ls_result *ret, struct ls_error *err) {
     _cleanup_free_ char **env = NULL;
@@ -537,7 +600,7 @@ int ls_sandbox_run(struct ls_sandbox_host *host, const struct ls_sandbox_spec *s
     struct cgroup_usage usage = {0};
     struct cgroup_limits limits = cgroup_limits_of(spec);
     int cg_version = cgroup_manager_version(host->cgroups);
-    struct watch w = {0};
+    struct watch w = {.denied = NOTIFY_INIT};
     cap_t empty_caps = NULL;
     char cg_name[32];
     uint64_t t0;
@@ -573,6 +636,12 @@ int ls_sandbox_run(struct ls_sandbox_host *host, const struct ls_sandbox_spec *s
     struct ls_rlimits rlimits = spec->rlimits;
     if (spec->cpu_time_ms && !rlimits.cpu_s)
         rlimits.cpu_s = (spec->cpu_time_ms + 999) / 1000; /* per process; the cgroup totals */
+    /* Cancelled already: nothing has been created, nothing runs. */
+    if (watch_cancel_requested(spec->cancel_fd)) {
+        cancelled_before_start(ret);
+        r = 0;
+        goto out;
+    }
 
     /* 2. A host uid of our own for this sandbox, and the cgroup named after it. */
     r = idmap_acquire(&host->idmap, &slot, err);
@@ -616,7 +685,7 @@ int ls_sandbox_run(struct ls_sandbox_host *host, const struct ls_sandbox_spec *s
         .new_cgroupns = cg_version == 1,
         .rlimits = rlimits,
         .empty_caps = empty_caps,
-        .exec = {.argv = spec->argv, .envp = env, .seccomp = prog},
+        .exec = {.argv = spec->argv, .envp = env, .seccomp = prog, .notify = can_notify(prog)},
     };
     t0 = now_ms();
     /* The child starts with every signal blocked: until it has reset the dispositions,
@@ -649,6 +718,9 @@ int ls_sandbox_run(struct ls_sandbox_host *host, const struct ls_sandbox_spec *s
         .cg = cg,
         .cpu_limit_us = spec->cpu_time_ms * 1000,
         .pids_limited = spec->pids_max > 0,
+        .cancel_fd = spec->cancel_fd,
+        .seccomp = prog,
+        .denied = NOTIFY_INIT,
     };
 
     /* 5. From outside, while the child waits: cgroup (v1), identity maps, loopback,
@@ -678,6 +750,12 @@ int ls_sandbox_run(struct ls_sandbox_host *host, const struct ls_sandbox_spec *s
             goto setup_failed;
         }
     }
+    /* Cancelled during the setup so far: the child has run none of the sandbox's
+     * code; kill it before it does (the watch loop checks again before the command). */
+    if (watch_cancel_requested(spec->cancel_fd)) {
+        w.killed_for = LS_REASON_CANCELLED;
+        goto kill_child;
+    }
     r = send_go(chan_p, ws);
     if (r < 0) {
         ls_error_set(&w.error, r, "sync", "release the child");
@@ -691,6 +769,7 @@ int ls_sandbox_run(struct ls_sandbox_host *host, const struct ls_sandbox_spec *s
 
 setup_failed:
     w.failed = true;
+kill_child:
     syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
     while (wait4(pid, NULL, 0, &w.usage) < 0 && errno == EINTR)
         ;
@@ -705,6 +784,7 @@ finish:
 out:
     if (cg)
         (void)cgroup_destroy(cg, NULL);
+    notify_done(&w.denied);
     idmap_release(&slot);
     if (empty_caps)
         cap_free(empty_caps);

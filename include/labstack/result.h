@@ -28,6 +28,26 @@ enum ls_reason {
     LS_REASON__MAX
 };
 
+#define LS_DENIED_MAX 32          /* syscalls listed by name in a result */
+#define LS_SYSCALL_NAME_MAX 32    /* longest name + 1 */
+
+/* One syscall the sandbox tried and was refused (an errno verdict of its seccomp
+ * program), with how often. */
+struct ls_denied_syscall {
+    char name[LS_SYSCALL_NAME_MAX]; /* libseccomp's name ("mount"), or "syscall_<nr>" for a
+                                     * number it has no name for */
+    uint64_t count;
+};
+
+/* The refused calls of one run (docs/sandbox.md, "Counting refused calls"). */
+struct ls_denied_syscalls {
+    bool available;           /* false: not counted (the kernel gave no listener, or the
+                               * command never started); JSON null */
+    uint64_t total;           /* every refused call, including those not listed */
+    unsigned n;               /* entries of by_syscall, most frequent first */
+    struct ls_denied_syscall by_syscall[LS_DENIED_MAX];
+};
+
 struct ls_result {
     enum ls_reason reason;
     int exit_code;            /* EXITED: the exit status; otherwise -1 */
@@ -45,6 +65,7 @@ struct ls_result {
     uint64_t cpu_sys_ms;
     uint64_t pids_peak;       /* cgroup: most processes+threads at once */
     int cgroup_version;       /* 1 or 2; 0 when the run never got a cgroup */
+    struct ls_denied_syscalls denied_syscalls; /* calls the seccomp program refused */
     struct ls_error error;    /* SETUP_FAILED: the failing step and message */
 };
 

@@ -56,6 +56,9 @@ struct ls_idmap_range {
 struct ls_host_config {
     struct ls_idmap_range idmap;
     const char *cgroup_parent;  /* relative to the cgroup root; default "labstack" */
+    bool no_sweep;              /* skip the sweep of what crashed processes left (the
+                                 * supervisor sweeps once at its start; the runners it
+                                 * starts must not) */
 };
 
 struct ls_sandbox_host;
@@ -93,12 +96,19 @@ struct ls_sandbox_spec {
     uint64_t stdout_limit;         /* bytes, 0 = default 16 MiB */
     uint64_t stderr_limit;
     int stdin_fd;                  /* fd to read stdin from; -1: /dev/null */
+    const char *cwd;               /* absolute working directory inside (default "/work");
+                                    * entered as the sandbox identity after pivot_root */
+    int cancel_fd;                 /* -1: none.  When it becomes readable or hangs up, the
+                                    * run is cancelled at once: everything is killed,
+                                    * reason CANCELLED; if that happens before the command
+                                    * has started, it never starts.  Never read (its
+                                    * contents are the caller's); a pipe, socket or eventfd */
     const struct ls_seccomp_program *seccomp; /* NULL: the default program, built once */
     ls_output_fn on_output;        /* NULL: output is counted and dropped */
     void *userdata;
 };
 
-/* Fill spec with the defaults above (argv/envp left NULL). */
+/* Fill spec with the defaults above (argv/envp left NULL, stdin_fd and cancel_fd -1). */
 void ls_sandbox_spec_init(struct ls_sandbox_spec *spec);
 
 /* The default read-only system binds (/usr, /lib, /lib64, /bin, /sbin, /etc essentials). */
@@ -109,9 +119,11 @@ const struct ls_bind *ls_sandbox_default_binds(size_t *ret_n);
  * root in the initial user namespace; its supplementary groups are dropped (they
  * would follow the sandbox's processes into the new user namespace, where setgroups
  * is denied); the cgroup version is detected and the parent cgroup prepared (the
- * default seccomp program is compiled on first use); and what a crashed earlier process left
- * behind -- cgroups of sandboxes whose uid slot nobody holds, stale slot files -- is
- * killed and removed.  cfg may be NULL for the defaults.  Returns 0 or -errno.
+ * default seccomp program is compiled on first use); and, unless cfg->no_sweep, what a
+ * crashed earlier process left behind -- cgroups of sandboxes whose uid slot nobody
+ * holds, stale slot files -- is killed and removed.  The sweep never touches a cgroup
+ * whose slot is held, so it is safe while other processes run sandboxes.  cfg may be
+ * NULL for the defaults.  Returns 0 or -errno.
  */
 int ls_sandbox_host_open(const struct ls_host_config *cfg, struct ls_sandbox_host **ret,
                          struct ls_error *err);
@@ -125,11 +137,18 @@ int ls_sandbox_host_cgroup_version(const struct ls_sandbox_host *host);
 /*
  * Run spec->argv in a fresh sandbox and wait for it, delivering output to
  * spec->on_output.  Returns 0 when a result was produced -- including runs that
- * failed to set up (reason SETUP_FAILED, with ret->error filled) -- or -errno when
+ * failed to set up (reason SETUP_FAILED, with ret->error filled) and cancelled runs
+ * (reason CANCELLED) -- or -errno when
  * the arguments are invalid or a resource could not be had (err filled), or when the
  * sandbox's cgroup could not be removed (ret is filled then too).  Every process,
  * mount, cgroup and fd of the sandbox is gone when it returns 0.  The calling thread
  * must live until it returns (the sandbox dies with it: PR_SET_PDEATHSIG).
+ *
+ * ret->denied_syscalls counts the calls the seccomp program refused with an errno: the
+ * command runs under the program's notify form and this thread answers each refused
+ * call with the plain program's errno (docs/sandbox.md).  The count is unavailable
+ * (null in JSON) when the kernel gives no listener -- the plain program is installed
+ * then -- or the program does not allow execve, write and exit_group.
  */
 int ls_sandbox_run(struct ls_sandbox_host *host, const struct ls_sandbox_spec *spec,
                    struct ls_result *ret, struct ls_error *err);

@@ -15,8 +15,18 @@
  *     stacked filters, so such a deny holds even when filter A allows the syscall
  *     unconditionally.
  *
+ * The kernel would run the two as a stack; the program also holds them merged into
+ * ONE filter with exactly the stack's verdict, which is what ls_seccomp_load()
+ * installs, and a "notify" form of that filter where every ERRNO verdict is
+ * SECCOMP_RET_USER_NOTIF instead (KILL and ALLOW unchanged), so that a supervisor can
+ * count the calls it refuses (ls_seccomp_load_notify; docs/sandbox.md).  One filter,
+ * because the kernel gives a listener to only one filter per task and between stacked
+ * filters the most restrictive action wins (an ERRNO of filter B would hide a
+ * USER_NOTIF of filter A).
+ *
  * The program is plain memory (no libseccomp context), safe to share between
- * threads and to load from a child between clone() and execve().
+ * threads and to load from a child between clone() and execve().  It can be
+ * serialised to hand it to another process without compiling it again.
  */
 #pragma once
 
@@ -25,6 +35,7 @@
 #include <stdint.h>
 
 struct ls_error;
+struct seccomp_data;
 
 /* Syscall numbers [0, LS_SECCOMP_NR_SPACE) are covered by the "unknown" rule. */
 #define LS_SECCOMP_NR_SPACE 1024
@@ -89,17 +100,63 @@ const struct ls_seccomp_spec *ls_seccomp_default_spec(void);
 const struct ls_seccomp_rule *ls_seccomp_floor(size_t *ret_n);
 
 /* Compile spec.  On success *ret owns a new program (free with ls_seccomp_program_free).
- * On failure returns -errno and fills err, naming the rule (index and syscall). */
+ * On failure returns -errno and fills err, naming the rule (index and syscall); -E2BIG
+ * when filter A or the merged filter would exceed the kernel's BPF_MAXINSNS. */
 int ls_seccomp_build(const struct ls_seccomp_spec *spec, struct ls_seccomp_program **ret,
                      struct ls_error *err);
 
 /* Free; accepts NULL; returns NULL. */
 struct ls_seccomp_program *ls_seccomp_program_free(struct ls_seccomp_program *prog);
 
-/* Number of BPF instructions over all filters (for explain and benchmarks). */
+/* Number of BPF instructions of the filter the kernel runs (the merged one). */
 size_t ls_seccomp_program_length(const struct ls_seccomp_program *prog);
 
-/* Install the program's filters in the calling thread.  The caller must have set
- * PR_SET_NO_NEW_PRIVS (or hold CAP_SYS_ADMIN).  Async-signal-safe: no allocation.
- * Returns 0 or -errno. */
+/* Install the program (its merged filter) in the calling thread.  The caller must
+ * have set PR_SET_NO_NEW_PRIVS (or hold CAP_SYS_ADMIN).  Async-signal-safe: no
+ * allocation.  Returns 0 or -errno. */
 int ls_seccomp_load(const struct ls_seccomp_program *prog);
+
+/*
+ * Install the notify form instead, with SECCOMP_FILTER_FLAG_NEW_LISTENER (and
+ * SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV where the kernel has it): every call the
+ * program refuses with an errno then waits until the listener answers it.  Returns
+ * the listener fd (close-on-exec, the lowest free number) or -errno: -EOPNOTSUPP for
+ * a program without a notify form, -EBUSY when an inherited filter already has a
+ * listener, -EINVAL on kernels without listeners.  Nothing is installed on failure,
+ * so the caller can fall back to ls_seccomp_load().  Async-signal-safe.
+ *
+ * Whoever holds the listener must answer every notification (SECCOMP_IOCTL_NOTIF_SEND
+ * with error = -errno of ls_seccomp_program_eval's verdict); once the last copy of the
+ * listener is closed, refused calls fail with ENOSYS instead of their errno.
+ */
+int ls_seccomp_load_notify(const struct ls_seccomp_program *prog);
+
+/*
+ * The SECCOMP_RET_* value the kernel acts on for one syscall under the program, exactly
+ * (every field of sd, the instruction pointer included, is visible to the filters):
+ * what a listener answers a notification with.  Runs the filters as they were compiled
+ * (the stack of A and B), never the notify form.  0 with *ret set, or -EINVAL for a
+ * NULL/empty program or one whose filters the kernel would refuse.
+ */
+int ls_seccomp_program_eval(const struct ls_seccomp_program *prog, const struct seccomp_data *sd,
+                            uint32_t *ret);
+
+/*
+ * A byte string holding the whole program (filters A and B, merged, notify) for
+ * another process on the same machine: *ret_buf is malloc'd (caller frees), *ret_len
+ * its size.  0 or -ENOMEM / -EINVAL (a hand-written program without a merged form).
+ */
+int ls_seccomp_program_serialize(const struct ls_seccomp_program *p, void **ret_buf,
+                                 size_t *ret_len);
+
+/*
+ * The program back from ls_seccomp_program_serialize()'s bytes, which may come from
+ * another process and are checked in full: header, version, architecture, sizes,
+ * checksum, at most BPF_MAXINSNS instructions per filter, every filter acceptable to
+ * the kernel (opcodes seccomp allows, jumps inside the filter, aligned loads inside
+ * struct seccomp_data, scratch memory written before it is read, a RET at the end),
+ * and the merged and notify forms exactly those of filters A and B.  Returns 0 with
+ * *ret owning a new program, or -EINVAL / -ENOMEM with err saying what is wrong.
+ */
+int ls_seccomp_program_deserialize(const void *buf, size_t len, struct ls_seccomp_program **ret,
+                                   struct ls_error *err);

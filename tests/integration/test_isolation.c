@@ -10,7 +10,9 @@
  * unprivileged host uid.  Every FAIL line is printed before the asserts fire, so one
  * run lists every finding.  Further tests drive the CLI's other contracts: exit
  * statuses, the wall-clock limit (nothing survives it), the output cap, read-only
- * binds, setup failures, the environment, and workspaces full of symlinks.
+ * binds, setup failures, the environment, workspaces full of symlinks, the working
+ * directory (--cwd), and the count of refused syscalls in the result (and its absence
+ * when the kernel gives no listener).
  *
  * Needs root (exit 77 otherwise); meson passes LABSTACK and PROBE.
  */
@@ -24,6 +26,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -31,6 +35,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -462,6 +467,15 @@ static void run_cmd(struct fixture *f, const char *const *opts, const char *cons
     assert_false(f->run.hung);
 }
 
+/* Run CMD with no options; it must exit 0. */
+static void run_cmd_ok(struct fixture *f, const char *const *cmd) {
+    run_cmd(f, NULL, cmd);
+    if (f->run.exit_code != 0)
+        it_run_dump(&f->run);
+    assert_int_equal(f->run.exit_code, 0);
+    assert_result_exited(&f->run, 0);
+}
+
 static void test_exit_not_found(void **state) {
     struct fixture *f = *state;
 
@@ -747,6 +761,169 @@ static void test_symlink_workspace(void **state) {
     host_view_free(&before);
 }
 
+/* ---- refused syscalls, counted ---- */
+
+/* denied_syscalls of a run's result: the total, and by_syscall.<name> (0 if absent). */
+static long long denied_total(const struct it_run *run) {
+    json_t *d = json_object_get(run->result, "denied_syscalls");
+    assert_non_null(d);
+    assert_true(json_is_object(d));
+    return it_json_int(d, "total", -1);
+}
+
+static long long denied_count(const struct it_run *run, const char *name) {
+    json_t *by = json_object_get(json_object_get(run->result, "denied_syscalls"), "by_syscall");
+    assert_true(json_is_object(by));
+    return it_json_int(by, name, 0);
+}
+
+/* mount, unshare(CLONE_NEWUSER), chmod 04755 and keyctl fail with EPERM -- answered by
+ * the listener with the plain program's errno -- and the result counts each by name. */
+static void test_denied_counted(void **state) {
+    struct fixture *f = *state;
+    json_t *by;
+
+    probe(f, NULL, ARGS("denied"), NULL,
+          IDS("denied.mount", "denied.unshare_user", "denied.chmod_setuid", "denied.keyctl"));
+    char *dump = json_dumps(json_object_get(f->run.result, "denied_syscalls"), JSON_COMPACT);
+    fprintf(stderr, "denied_syscalls: %s\n", dump ? dump : "?");
+    free(dump);
+    assert_int_equal(denied_total(&f->run), 4);
+    assert_int_equal(denied_count(&f->run, "mount"), 1);
+    assert_int_equal(denied_count(&f->run, "unshare"), 1);
+    assert_int_equal(denied_count(&f->run, "chmod"), 1);
+    assert_int_equal(denied_count(&f->run, "keyctl"), 1);
+    by = json_object_get(json_object_get(f->run.result, "denied_syscalls"), "by_syscall");
+    assert_int_equal(json_object_size(by), 4);
+
+    /* Many refusals: each answered and counted, the program sees EPERM every time. */
+    it_run_clear(&f->run);
+    assert_int_equal(it_sandbox(&f->box, NULL, ARGS(PROBE_IN_SANDBOX, "denyloop", "2000"), NULL,
+                                &f->run),
+                     0);
+    if (f->run.exit_code != 0)
+        it_run_dump(&f->run);
+    assert_int_equal(f->run.exit_code, 0);
+    fprintf(stderr, "%s", f->run.out);
+    assert_int_equal(denied_total(&f->run), 2000);
+    assert_int_equal(denied_count(&f->run, "keyctl"), 2000);
+}
+
+/* A run that is refused nothing says so: total 0, no syscall listed. */
+static void test_denied_none(void **state) {
+    struct fixture *f = *state;
+
+    run_cmd_ok(f, ARGS(PROBE_IN_SANDBOX, "sys"));
+    assert_int_equal(denied_total(&f->run), 0);
+    assert_int_equal(json_object_size(json_object_get(
+                         json_object_get(f->run.result, "denied_syscalls"), "by_syscall")),
+                     0);
+}
+
+/* When the kernel gives no listener (here: an inherited filter already has one, as
+ * under a container runtime that uses seccomp notifications), the plain program is
+ * installed: the calls are refused exactly the same, and the count is null. */
+static void test_denied_unavailable(void **state) {
+    struct fixture *f = *state;
+    struct sock_filter allow_all[] = {BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)};
+    struct sock_fprog prog = {.len = 1, .filter = allow_all};
+    struct it_run run = {.pid = -1};
+    json_t *result;
+    char *out;
+    int status;
+    pid_t pid;
+
+    fflush(NULL);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* Root may install a filter without no_new_privs; this one allows everything and
+         * only holds the one listener a filter chain may have. */
+        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
+                    &prog) < 0)
+            _exit(100);
+        if (it_sandbox(&f->box, NULL, ARGS(PROBE_IN_SANDBOX, "denied"), NULL, &run) < 0)
+            _exit(101);
+        _exit(run.hung ? 102 : run.exit_code);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    out = it_read_file(f->box.out_path, NULL);
+    assert_non_null(out);
+    if (WEXITSTATUS(status) != 0)
+        fprintf(stderr, "exit %d, stdout:\n%s", WEXITSTATUS(status), out);
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_non_null(strstr(out, "PROBE summary SAFE 4 safe, 0 fail"));
+    free(out);
+    result = json_load_file(f->box.json, 0, NULL);
+    assert_non_null(result);
+    assert_string_equal(it_json_str(result, "reason"), "exited");
+    assert_non_null(json_object_get(result, "denied_syscalls"));
+    assert_true(json_is_null(json_object_get(result, "denied_syscalls")));
+    json_decref(result);
+}
+
+/* ---- the working directory ---- */
+
+static void test_cwd(void **state) {
+    struct fixture *f = *state;
+    const char *msg;
+
+    /* The default: /work. */
+    run_cmd_ok(f, ARGS(PROBE_IN_SANDBOX, "cwd"));
+    assert_string_equal(f->run.out, "/work\n");
+    /* Elsewhere, also as another identity. */
+    it_run_clear(&f->run);
+    assert_int_equal(it_sandbox(&f->box, ARGS("--cwd", "/tmp", "--uid", "1000"),
+                                ARGS(PROBE_IN_SANDBOX, "cwd"), NULL, &f->run),
+                     0);
+    if (f->run.exit_code != 0)
+        it_run_dump(&f->run);
+    assert_string_equal(f->run.out, "/tmp\n");
+    assert_result_exited(&f->run, 0);
+    /* A directory that does not exist in the sandbox (it does on the host): setup fails
+     * naming it, the command never runs. */
+    it_run_clear(&f->run);
+    assert_int_equal(it_sandbox(&f->box, ARGS("--cwd", "/root"), ARGS(PROBE_IN_SANDBOX, "cwd"),
+                                NULL, &f->run),
+                     0);
+    if (f->run.exit_code != 125)
+        it_run_dump(&f->run);
+    assert_int_equal(f->run.exit_code, 125);
+    assert_int_equal(f->run.out_len, 0);
+    assert_string_equal(it_json_str(f->run.result, "reason"), "setup_failed");
+    assert_string_equal(it_json_str(json_object_get(f->run.result, "error"), "step"), "cwd");
+    msg = it_json_str(json_object_get(f->run.result, "error"), "message");
+    assert_non_null(msg);
+    assert_non_null(strstr(msg, "/root"));
+    assert_true(json_is_null(json_object_get(f->run.result, "denied_syscalls")));
+    fprintf(stderr, "--cwd /root: %s\n", msg);
+    /* A directory the identity may not enter: 0700 and owned by a host uid that is not
+     * the workspace's owner (nobody inside). */
+    char priv[256];
+    snprintf(priv, sizeof(priv), "%s/private", f->box.ws);
+    assert_int_equal(mkdir(priv, 0700), 0);
+    assert_int_equal(chown(priv, 12345, 12345), 0);
+    it_run_clear(&f->run);
+    assert_int_equal(it_sandbox(&f->box, ARGS("--cwd", "/work/private"),
+                                ARGS(PROBE_IN_SANDBOX, "cwd"), NULL, &f->run),
+                     0);
+    if (f->run.exit_code != 125)
+        it_run_dump(&f->run);
+    assert_int_equal(f->run.exit_code, 125);
+    assert_string_equal(it_json_str(json_object_get(f->run.result, "error"), "step"), "cwd");
+    assert_string_equal(it_json_str(json_object_get(f->run.result, "error"), "message"),
+                        "chdir /work/private: Permission denied");
+    rmdir(priv);
+    /* Relative: refused by the CLI before anything is built. */
+    it_run_clear(&f->run);
+    assert_int_equal(it_sandbox(&f->box, ARGS("--cwd", "tmp"), ARGS(PROBE_IN_SANDBOX, "cwd"), NULL,
+                                &f->run),
+                     0);
+    assert_int_equal(f->run.exit_code, 125);
+    assert_non_null(strstr(f->run.err, "--cwd tmp: must be an absolute path"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_caps, setup, teardown),
@@ -776,6 +953,10 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_ro_bind_same_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_workspace_setid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_symlink_workspace, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_denied_counted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_denied_none, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_denied_unavailable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cwd, setup, teardown),
     };
 
     it_skip_unless_root("test_isolation");

@@ -16,6 +16,13 @@
  * A second test runs 200 sandboxes through the CLI with a workspace and checks the
  * same host state (not fds: those belong to the CLI processes).
  *
+ * Then the ways a run can end early or be cleaned up after: cancelling through the
+ * spec's cancel fd before the run, during its setup and while the command runs (the
+ * command never starts when the cancel came first, and nothing is left either way);
+ * and the sweep of what crashed processes left, which must never touch a cgroup whose
+ * uid slot is held -- by a test holding the lock, and by a live sandbox of another
+ * process -- and which no_sweep turns off.
+ *
  * The test moves itself into a private mount namespace with its own /tmp first, so
  * that other activity on the machine does not show up as a difference (and so the
  * library's own use of /tmp, if any, is seen in full).  /run/labstack and cgroups
@@ -34,14 +41,19 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <linux/magic.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -353,6 +365,229 @@ static void test_cli_runs(void **state) {
     it_box_free(&box);
 }
 
+/* ---- cancelling ---- */
+
+struct canceller {
+    pthread_t thread;
+    int fd;
+    long delay_us;
+    bool hang_up;   /* close fd instead of writing to it */
+    bool eventfd;
+};
+
+static void *cancel_later(void *arg) {
+    struct canceller *c = arg;
+    struct timespec ts = {c->delay_us / 1000000, (c->delay_us % 1000000) * 1000};
+    nanosleep(&ts, NULL);
+    if (c->hang_up) {
+        close(c->fd);
+    } else if (c->eventfd) {
+        uint64_t one = 1;
+        if (write(c->fd, &one, sizeof(one)) != sizeof(one))
+            abort();
+    } else if (write(c->fd, "x", 1) != 1) {
+        abort();
+    }
+    return NULL;
+}
+
+/* Output callback: did the command print "ran"? */
+static int saw_ran(void *userdata, int stream, const char *buf, size_t len) {
+    bool *ran = userdata;
+    if (stream == 1 && len >= 3 && memcmp(buf, "ran", 3) == 0)
+        *ran = true;
+    return 0;
+}
+
+/* Run argv without a workspace (the kernels without id-mapped tmpfs run this too);
+ * *ran tells whether the command printed "ran". */
+static int run_in(const char *const *argv, int cancel_fd, bool *ran, struct ls_result *res,
+                  struct ls_error *err) {
+    struct ls_sandbox_spec spec;
+    ls_sandbox_spec_init(&spec);
+    spec.argv = argv;
+    spec.cancel_fd = cancel_fd;
+    spec.timeout_ms = 60000;
+    spec.on_output = saw_ran;
+    spec.userdata = ran;
+    *ran = false;
+    memset(res, 0, sizeof(*res));
+    ls_error_clear(err);
+    return ls_sandbox_run(host, &spec, res, err);
+}
+
+static void assert_cancelled(int r, const struct ls_result *res, const struct ls_error *err) {
+    if (r < 0 || res->reason != LS_REASON_CANCELLED)
+        fprintf(stderr, "r=%d reason=%s error %s: %s / %s\n", r, ls_reason_name(res->reason),
+                res->error.step, res->error.msg, err->msg);
+    assert_int_equal(r, 0);
+    assert_int_equal(res->reason, LS_REASON_CANCELLED);
+    assert_int_equal(res->exit_code, -1);
+}
+
+static void test_cancel(void **state) {
+    static const char *const print_then_sleep[] = {"/bin/sh", "-c", "echo ran; exec sleep 30",
+                                                   NULL};
+    struct snapshot before;
+    struct ls_result res;
+    struct ls_error err;
+    struct timespec t0, t1;
+    int p[2], r, n_ran = 0;
+    bool ran;
+    char byte;
+
+    reap_strays();
+    snapshot_take(&before);
+
+    /* Cancelled before the call: nothing is built, nothing runs, the byte is not read. */
+    assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+    assert_int_equal(write(p[1], "x", 1), 1);
+    r = run_in(print_then_sleep, p[0], &ran, &res, &err);
+    assert_cancelled(r, &res, &err);
+    assert_int_equal(res.signal, 0);
+    assert_int_equal(res.host_uid, 0);
+    assert_false(res.denied_syscalls.available);
+    assert_false(ran);
+    assert_int_equal(read(p[0], &byte, 1), 1); /* still there: never read */
+    close(p[0]);
+    close(p[1]);
+
+    /* While the command runs: a hang-up (the writer closes), then an eventfd. */
+    for (int kind = 0; kind < 2; kind++) {
+        struct canceller c = {.delay_us = 300000};
+        int efd = -1;
+        if (kind == 0) {
+            assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+            c.fd = p[1];
+            c.hang_up = true;
+        } else {
+            efd = eventfd(0, EFD_CLOEXEC);
+            assert_true(efd >= 0);
+            c.fd = efd;
+            c.eventfd = true;
+        }
+        assert_int_equal(pthread_create(&c.thread, NULL, cancel_later, &c), 0);
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        r = run_in(print_then_sleep, kind == 0 ? p[0] : efd, &ran, &res, &err);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        pthread_join(c.thread, NULL);
+        assert_cancelled(r, &res, &err);
+        assert_int_equal(res.signal, SIGKILL);
+        fprintf(stderr, "cancelled by %s after 300 ms: wall_ms %llu\n",
+                kind == 0 ? "hang-up" : "eventfd", (unsigned long long)res.wall_ms);
+        assert_true(res.wall_ms >= 250 && res.wall_ms < 5000);
+        assert_true(t1.tv_sec - t0.tv_sec < 5);
+        assert_true(ran); /* it did run */
+        assert_true(res.denied_syscalls.available);
+        if (kind == 0)
+            close(p[0]);
+        else
+            close(efd);
+        reap_strays();
+    }
+
+    /* At every moment of the setup: always cancelled at once, never left behind. */
+    for (long delay = 0; delay <= 30000; delay += 1500) {
+        struct canceller c = {.delay_us = delay};
+        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+        c.fd = p[1];
+        assert_int_equal(pthread_create(&c.thread, NULL, cancel_later, &c), 0);
+        r = run_in(print_then_sleep, p[0], &ran, &res, &err);
+        pthread_join(c.thread, NULL);
+        assert_cancelled(r, &res, &err);
+        assert_true(res.wall_ms < 5000);
+        n_ran += ran;
+        close(p[0]);
+        close(p[1]);
+        reap_strays();
+    }
+    fprintf(stderr, "cancelled 21 runs at 0 to 30 ms: the command had started in %d\n", n_ran);
+
+    assert_int_equal(snapshot_compare(&before, true), 0);
+    snapshot_free(&before);
+}
+
+/* ---- the sweep ---- */
+
+#define STALE_UID 1065529 /* in the default range */
+
+static void stale_cgroup_path(char *buf, size_t size) {
+    struct statfs fs;
+    assert_int_equal(statfs("/sys/fs/cgroup", &fs), 0);
+    if (fs.f_type == CGROUP2_SUPER_MAGIC)
+        snprintf(buf, size, "/sys/fs/cgroup/labstack/sb-%u", STALE_UID);
+    else
+        snprintf(buf, size, "/sys/fs/cgroup/memory/labstack/sb-%u", STALE_UID);
+}
+
+/* Open a host, sweeping unless no_sweep, and close it again. */
+static void host_open_close(bool no_sweep) {
+    struct ls_host_config cfg = {.no_sweep = no_sweep};
+    struct ls_sandbox_host *h = NULL;
+    struct ls_error err = {0};
+    if (ls_sandbox_host_open(&cfg, &h, &err) < 0)
+        fail_msg("ls_sandbox_host_open: %s", err.msg);
+    ls_sandbox_host_free(h);
+}
+
+static void test_sweep(void **state) {
+    char cg[128], slot[128];
+    struct it_box box;
+    struct it_run run = {.pid = -1};
+    struct it_proc procs[2];
+    int lock;
+    size_t n = 0;
+
+    stale_cgroup_path(cg, sizeof(cg));
+    snprintf(slot, sizeof(slot), UIDS_DIR "/%u", STALE_UID);
+
+    /* A cgroup whose slot is held (here by us, as a running sandbox would hold it). */
+    lock = open(slot, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    assert_true(lock >= 0);
+    if (flock(lock, LOCK_EX | LOCK_NB) < 0)
+        skip(); /* a sandbox of someone else has this very uid right now */
+    assert_int_equal(mkdir(cg, 0755), 0);
+    host_open_close(false);
+    assert_int_equal(access(cg, F_OK), 0); /* untouched */
+    assert_int_equal(access(slot, F_OK), 0);
+    close(lock);
+
+    /* Free now, but a runner with no_sweep leaves it for the supervisor. */
+    host_open_close(true);
+    assert_int_equal(access(cg, F_OK), 0);
+    assert_int_equal(access(slot, F_OK), 0);
+
+    /* The sweep removes it and the stale slot file. */
+    host_open_close(false);
+    assert_int_equal(access(cg, F_OK), -1);
+    assert_int_equal(access(slot, F_OK), -1);
+
+    /* A live sandbox of another process (the CLI) survives a sweep untouched. */
+    assert_int_equal(it_box_new(&box, false), 0);
+    box.tmpfs_work = true; /* no workspace: kernels without id-mapped tmpfs run this too */
+    assert_int_equal(it_start(&box, NULL, (const char *const[]){"/bin/sleep", "2", NULL}, NULL,
+                              &run),
+                     0);
+    for (int i = 0; i < 500 && n == 0; i++) {
+        struct timespec ts = {0, 10000000};
+        n = it_find_procs((const char *const[]){"/bin/sleep", "2", NULL}, procs, 2);
+        if (!n)
+            nanosleep(&ts, NULL);
+    }
+    assert_int_equal(n, 1);
+    host_open_close(false);
+    assert_true(it_proc_alive(&procs[0]));
+    assert_int_equal(it_wait(&box, &run, 60), 0);
+    if (run.exit_code != 0)
+        it_run_dump(&run);
+    assert_int_equal(run.exit_code, 0);
+    assert_string_equal(it_json_str(run.result, "reason"), "exited");
+    assert_true(it_json_int(run.result, "wall_ms", 0) >= 1900);
+    it_run_clear(&run);
+    it_box_free(&box);
+    reap_strays();
+}
+
 /* mkdir -p */
 static int mkdir_parents(const char *path) {
     char buf[4096];
@@ -410,6 +645,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_library_runs),
         cmocka_unit_test(test_cli_runs),
+        cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_sweep),
     };
     struct ls_error err;
     int r;

@@ -17,7 +17,10 @@
  * TCP is only tried when there is no route, where it fails locally).
  *
  * Checks: caps fds tty proc masked rofs syscalls sockets net [PORT [ABSTRACT]] abi
- * tiocsti env [ALLOWED...] uid [UID] escape dev sleeper all.
+ * tiocsti env [ALLOWED...] uid [UID] escape dev denied sleeper all.
+ *
+ * denyloop N makes N refused calls in a row and prints their cost (for measuring the
+ * seccomp listener); nothing prints "PROBE"; cwd prints the working directory.
  *
  * Workloads for the resource-limit tests (hostile on purpose, for the inside of a
  * sandbox only; the destructive ones refuse to run in the initial user namespace):
@@ -1953,6 +1956,65 @@ static int run_workload(const char *cmd, int argc, char **argv) {
 }
 
 /* ------------------------------------------------------------------------------
+ * denied: four calls the default program refuses, made in this process (not in a
+ * forked child), so that the run's result counts exactly one refusal of each:
+ * mount(2) and unshare(CLONE_NEWUSER) EPERM, chmod(2) with the set-user-ID bit on a
+ * file of our own (the kernel would allow it) EPERM, keyctl(2) EPERM.
+ */
+static void check_denied(void) {
+    char path[128];
+    int fd;
+    long r;
+
+    snprintf(path, sizeof(path), "/tmp/.labstack-probe-denied-%d", (int)getpid());
+    errno = 0;
+    r = mount("none", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k");
+    report("denied.mount", r == -1 && errno == EPERM, "mount(tmpfs): %s",
+           r == 0 ? "succeeded" : errname(errno));
+    errno = 0;
+    r = unshare(CLONE_NEWUSER);
+    report("denied.unshare_user", r == -1 && errno == EPERM, "unshare(CLONE_NEWUSER): %s",
+           r == 0 ? "succeeded" : errname(errno));
+    fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+    if (fd >= 0)
+        close(fd);
+    errno = 0;
+    r = chmod(path, 04755);
+    report("denied.chmod_setuid", fd >= 0 && r == -1 && errno == EPERM, "chmod(own file, 04755): %s",
+           fd < 0 ? "cannot create the file" : r == 0 ? "succeeded" : errname(errno));
+    unlink(path);
+    errno = 0;
+    r = syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0);
+    report("denied.keyctl", r == -1 && errno == EPERM, "keyctl(GET_KEYRING_ID): %s",
+           r >= 0 ? "succeeded" : errname(errno));
+}
+
+/* denyloop N: N refused calls (keyctl, EPERM) and N allowed ones (getppid), timed. */
+static int run_denyloop(const char *arg) {
+    long n = parse_count(arg, 100000000);
+    struct timespec t0, t1, t2;
+    long refused = 0;
+
+    if (n <= 0)
+        return 2;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (long i = 0; i < n; i++)
+        if (syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0) == -1 &&
+            errno == EPERM)
+            refused++;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    for (long i = 0; i < n; i++)
+        syscall(SYS_getppid);
+    clock_gettime(CLOCK_MONOTONIC, &t2);
+    printf("denyloop: %ld calls, %ld refused with EPERM, %.0f ns per refused call, "
+           "%.0f ns per allowed call\n",
+           n, refused,
+           ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) / (double)n,
+           ((double)(t2.tv_sec - t1.tv_sec) * 1e9 + (double)(t2.tv_nsec - t1.tv_nsec)) / (double)n);
+    return refused == n ? 0 : 1;
+}
+
+/* ------------------------------------------------------------------------------
  * sys SPEC...: make raw syscalls and print what the kernel (and the filter) answered,
  * for tests/integration/test_policies.c, which compares it with `labstack policy test`.
  * SPEC is "NR[:ARG0[,ARG1...]]" (numbers in decimal or 0x hex; NR may carry the x32
@@ -2007,7 +2069,8 @@ static int run_sys(int argc, char **argv) {
 
 static int usage(void) {
     fprintf(stderr,
-            "usage: probe caps|fds|tty|proc|masked|rofs|syscalls|sockets|abi|tiocsti|escape|dev|all\n"
+            "usage: probe caps|fds|tty|proc|masked|rofs|syscalls|sockets|abi|tiocsti|escape|dev|denied|all\n"
+            "       probe denyloop N | cwd\n"
             "       probe net [PORT|- [ABSTRACT-NAME]] | env [ALLOWED...] | uid [UID] | sleeper\n"
             "       probe sys NR[:ARG,...]|i386:NR[:ARG,...]...   (raw syscalls, results printed)\n"
             "workloads (hostile; inside a sandbox only):\n"
@@ -2071,6 +2134,16 @@ int main(int argc, char **argv) {
         check_escape();
     } else if (strcmp(cmd, "dev") == 0) {
         check_dev();
+    } else if (strcmp(cmd, "denied") == 0) {
+        check_denied();
+    } else if (strcmp(cmd, "denyloop") == 0) {
+        return run_denyloop(argc > 2 ? argv[2] : NULL);
+    } else if (strcmp(cmd, "cwd") == 0) {
+        char buf[PATH_MAX];
+        if (!getcwd(buf, sizeof(buf)))
+            return 1;
+        printf("%s\n", buf);
+        return 0;
     } else if (strcmp(cmd, "sleeper") == 0) {
         return run_sleeper();
     } else if (strcmp(cmd, "sys") == 0) {

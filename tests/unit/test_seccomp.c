@@ -8,6 +8,11 @@
  * with arguments the kernel itself would reject with a different error (EFAULT,
  * EINVAL, ENOENT, ...), so that the expected errno proves the filter answered and not
  * the kernel; this matters when the tests run as root.
+ *
+ * The notify form is checked the way the sandbox uses it: a child installs it with a
+ * listener and hands the listener over, the test answers every notification with the
+ * plain program's errno, and each refused call must fail exactly as under the plain
+ * program.  Serialised programs must round-trip and corrupt buffers must be refused.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,8 +25,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
 #include <linux/netlink.h>
+#include <linux/seccomp.h>
+#include <poll.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <sys/ioctl.h>
 #include <sys/personality.h>
 #include <sys/socket.h>
@@ -594,6 +604,375 @@ static void test_program_without_filter_b(_unused_ void **state) {
     ls_seccomp_program_free(prog);
 }
 
+/* ---- the notify form, answered by a listener ------------------------------------------ */
+
+struct notify_case {
+    const char *what;
+    long nr;
+    unsigned long a[6];
+    int expect; /* the errno; 0: the call succeeds (it is not refused) */
+    bool refused;
+};
+
+static const char missing_file[] = "/nonexistent-labstack-test/f";
+
+static const struct notify_case notify_cases[] = {
+    {"mount", SYS_mount, {0, 0, 0, 0, 0}, EPERM, true},
+    {"unshare(CLONE_NEWUSER)", SYS_unshare, {CLONE_NEWUSER}, EPERM, true},
+    {"chmod(missing, 04755)", SYS_chmod, {(unsigned long)missing_file, 04755}, EPERM, true},
+    {"keyctl", SYS_keyctl, {-1UL}, EPERM, true},
+    {"socket(AF_PACKET)", SYS_socket, {AF_PACKET, SOCK_RAW | 0x100000, 0}, EAFNOSUPPORT, true},
+    {"ioctl(-1, TIOCSTI)", SYS_ioctl, {-1UL, TIOCSTI, 0}, EPERM, true},
+    {"openat2", SYS_openat2, {(unsigned long)AT_FDCWD, 0, 0, 0}, ENOSYS, true},
+    {"nr 1000", 1000, {0}, ENOSYS, true},
+    {"clone3", SYS_clone3, {0, 0}, ENOSYS, true},
+    {"mount again", SYS_mount, {0, 0, 0, 0, 0}, EPERM, true},
+    /* Not refused: no notification, the kernel's own answer. */
+    {"chmod(missing, 0755)", SYS_chmod, {(unsigned long)missing_file, 0755}, ENOENT, false},
+    {"getppid", SYS_getppid, {0}, 0, false},
+};
+
+struct notify_report {
+    long ret;
+    int err;
+};
+
+static int recv_fd(int sock) {
+    char cbuf[CMSG_SPACE(sizeof(int))];
+    char byte;
+    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+                        .msg_controllen = sizeof(cbuf)};
+    int fd = -1;
+    if (recvmsg(sock, &mh, MSG_CMSG_CLOEXEC) != 1)
+        return -1;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    if (c && c->cmsg_type == SCM_RIGHTS)
+        memcpy(&fd, CMSG_DATA(c), sizeof(fd));
+    return fd;
+}
+
+static void send_fd(int sock, int fd) {
+    char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+    char byte = 'L';
+    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+                        .msg_controllen = sizeof(cbuf)};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof(fd));
+    if (syscall(SYS_sendmsg, sock, &mh, 0) != 1)
+        syscall(SYS_exit_group, 3);
+}
+
+/* Answer one notification as the sandbox does; returns the syscall number. */
+static int answer(const struct ls_seccomp_program *prog, int listener) {
+    struct seccomp_notif req;
+    struct seccomp_notif_resp resp;
+    uint32_t verdict;
+
+    memset(&req, 0, sizeof(req));
+    assert_int_equal(ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &req), 0);
+    assert_int_equal(ls_seccomp_program_eval(prog, &req.data, &verdict), 0);
+    assert_int_equal(verdict & SECCOMP_RET_ACTION_FULL, SECCOMP_RET_ERRNO);
+    memset(&resp, 0, sizeof(resp));
+    resp.id = req.id;
+    resp.error = -(int)(verdict & SECCOMP_RET_DATA);
+    assert_int_equal(ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp), 0);
+    return req.data.nr;
+}
+
+static void test_notify_form(_unused_ void **state) {
+    struct notify_report got[ELEMENTSOF(notify_cases)];
+    int sv[2], rep[2], status, listener;
+    size_t n_got = 0, n_answered = 0;
+    int answered_nr[ELEMENTSOF(notify_cases)];
+    pid_t pid;
+
+    assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+    assert_int_equal(pipe2(rep, O_CLOEXEC), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(sv[0]);
+        close(rep[0]);
+        signal(SIGSYS, SIG_DFL);
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+            _exit(2);
+        int fd = ls_seccomp_load_notify(default_prog);
+        if (fd < 0)
+            _exit(4);
+        /* A second listener in the same chain: the kernel refuses (EBUSY). */
+        if (ls_seccomp_load_notify(default_prog) != -EBUSY)
+            syscall(SYS_exit_group, 5);
+        send_fd(sv[1], fd);
+        syscall(SYS_close, fd);
+        for (size_t i = 0; i < ELEMENTSOF(notify_cases); i++) {
+            const struct notify_case *c = &notify_cases[i];
+            struct notify_report r;
+            errno = 0;
+            r.ret = syscall(c->nr, c->a[0], c->a[1], c->a[2], c->a[3], c->a[4], c->a[5]);
+            r.err = errno;
+            if (syscall(SYS_write, rep[1], &r, sizeof(r)) != (long)sizeof(r))
+                syscall(SYS_exit_group, 3);
+        }
+        /* Other ABIs are still killed, not notified. */
+        syscall(SYS_getpid | PROBE_X32_SYSCALL_BIT);
+        syscall(SYS_exit_group, 6);
+    }
+    close(sv[1]);
+    close(rep[1]);
+    listener = recv_fd(sv[0]);
+    close(sv[0]);
+    assert_true(listener >= 0);
+
+    for (;;) {
+        struct pollfd p[2] = {{.fd = listener, .events = POLLIN}, {.fd = rep[0], .events = POLLIN}};
+        assert_true(poll(p, 2, 10000) > 0);
+        if (p[0].revents & POLLIN) {
+            assert_true(n_answered < ELEMENTSOF(answered_nr));
+            answered_nr[n_answered++] = answer(default_prog, listener);
+            continue;
+        }
+        if (p[1].revents & POLLIN) {
+            ssize_t n = read(rep[0], &got[n_got], sizeof(got[0]));
+            if (n == 0)
+                break;
+            assert_int_equal(n, sizeof(got[0]));
+            n_got++;
+            continue;
+        }
+        if (p[1].revents & POLLHUP)
+            break;
+    }
+    close(rep[0]);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    close(listener);
+    if (!WIFSIGNALED(status))
+        fail_msg("the child exited with %d instead of being killed by SIGSYS",
+                 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    assert_int_equal(WTERMSIG(status), SIGSYS);
+
+    assert_int_equal(n_got, ELEMENTSOF(notify_cases));
+    size_t refused = 0;
+    for (size_t i = 0; i < n_got; i++) {
+        const struct notify_case *c = &notify_cases[i];
+        bool ok = c->expect ? got[i].ret == -1 && got[i].err == c->expect : got[i].ret >= 0;
+        if (!ok)
+            fail_msg("%s under the notify form: ret %ld errno %d (%s), expected %s %d", c->what,
+                     got[i].ret, got[i].err, strerror(got[i].err),
+                     c->expect ? "errno" : "success", c->expect);
+        if (c->refused) {
+            assert_true(refused < n_answered);
+            assert_int_equal(answered_nr[refused], c->nr); /* notified in order, once each */
+            refused++;
+        }
+    }
+    assert_int_equal(refused, n_answered);
+}
+
+/* A program without a notify form (written by hand) cannot notify. */
+static void test_notify_needs_merged_form(_unused_ void **state) {
+    assert_int_equal(ls_seccomp_load_notify(NULL), -EOPNOTSUPP);
+}
+
+/* ---- serialising ----------------------------------------------------------------------- */
+
+#define HEADER_SIZE 40
+#define OFF_VERSION 8
+#define OFF_ARCH 12
+#define OFF_COUNTS 16
+#define OFF_SUM 32
+
+static uint64_t fnv1a(uint64_t h, const void *data, size_t len) {
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+/* Recompute the checksum after a deliberate change, so that the structural checks
+ * behind it are reached. */
+static void fix_sum(unsigned char *buf, size_t len) {
+    uint64_t zero = 0, sum;
+    memcpy(buf + OFF_SUM, &zero, sizeof(zero));
+    sum = fnv1a(fnv1a(0xcbf29ce484222325ULL, buf, HEADER_SIZE), buf + HEADER_SIZE,
+                len - HEADER_SIZE);
+    memcpy(buf + OFF_SUM, &sum, sizeof(sum));
+}
+
+static uint32_t get_u32(const unsigned char *buf, size_t off) {
+    uint32_t v;
+    memcpy(&v, buf + off, sizeof(v));
+    return v;
+}
+
+static void put_u32(unsigned char *buf, size_t off, uint32_t v) {
+    memcpy(buf + off, &v, sizeof(v));
+}
+
+/* Deserialising buf must fail with a message containing `want`. */
+#define expect_refused(buf, len, want) expect_refused_at(buf, len, want, __LINE__)
+static void expect_refused_at(const void *buf, size_t len, const char *want, int line) {
+    struct ls_seccomp_program *p = NULL;
+    struct ls_error err = {0};
+    int r = ls_seccomp_program_deserialize(buf, len, &p, &err);
+    if (r != -EINVAL || p || !strstr(err.msg, want))
+        fail_msg("line %d: deserialize returned %d (%s), expected -EINVAL with \"%s\"", line, r,
+                 err.msg, want);
+}
+
+static struct ls_seccomp_program *round_trip(const struct ls_seccomp_program *prog) {
+    void *buf = NULL, *buf2 = NULL;
+    size_t len = 0, len2 = 0;
+    struct ls_seccomp_program *back = NULL;
+    struct ls_error err = {0};
+
+    assert_int_equal(ls_seccomp_program_serialize(prog, &buf, &len), 0);
+    if (ls_seccomp_program_deserialize(buf, len, &back, &err) < 0)
+        fail_msg("deserialize: %s", err.msg);
+    assert_int_equal(ls_seccomp_program_length(back), ls_seccomp_program_length(prog));
+    /* Byte for byte the same program. */
+    assert_int_equal(ls_seccomp_program_serialize(back, &buf2, &len2), 0);
+    assert_int_equal(len2, len);
+    assert_memory_equal(buf2, buf, len);
+    free(buf);
+    free(buf2);
+    return back;
+}
+
+static void test_serialize_round_trip(_unused_ void **state) {
+    struct ls_seccomp_program *back = round_trip(default_prog);
+    /* It behaves as the original, in the kernel and with a listener. */
+    expect_errno(back, CALL(SYS_mount, 0, 0, 0, 0, 0), EPERM);
+    expect_errno(back, CALL(SYS_ioctl, -1UL, TIOCSTI, 0), EPERM);
+    assert_int_equal(expect_ok(back, CALL(SYS_getppid)), getpid());
+    expect_sigsys(back, CALL_X32(SYS_getpid));
+    for (int nr = 0; nr < LS_SECCOMP_NR_SPACE; nr++) {
+        struct seccomp_data sd = {.nr = nr, .arch = AUDIT_ARCH_X86_64, .args = {0, 04755, 04755}};
+        uint32_t a, b;
+        assert_int_equal(ls_seccomp_program_eval(default_prog, &sd, &a), 0);
+        assert_int_equal(ls_seccomp_program_eval(back, &sd, &b), 0);
+        assert_int_equal(a, b);
+    }
+    ls_seccomp_program_free(back);
+
+    /* A program without filter B. */
+    static const struct ls_seccomp_rule rules[] = {
+        {.syscall = "exit_group", .action = LS_SECCOMP_ALLOW},
+        {.syscall = "write", .action = LS_SECCOMP_ALLOW},
+        {.syscall = "getppid", .action = LS_SECCOMP_ALLOW},
+    };
+    const struct ls_seccomp_spec spec = {
+        .default_errno = EACCES, .unknown_errno = ENOSYS, .rules = rules, .n_rules = 3};
+    struct ls_seccomp_program *small = build_ok(&spec);
+    back = round_trip(small);
+    expect_errno(back, CALL(SYS_getpid), EACCES);
+    ls_seccomp_program_free(back);
+    ls_seccomp_program_free(small);
+}
+
+static void test_serialize_rejects_corrupt(_unused_ void **state) {
+    unsigned char *buf = NULL, *bad;
+    size_t len = 0;
+    uint32_t n_allow, n_deny, n_merged;
+
+    assert_int_equal(ls_seccomp_program_serialize(default_prog, (void **)&buf, &len), 0);
+    bad = malloc(len + 16);
+    assert_non_null(bad);
+    n_allow = get_u32(buf, OFF_COUNTS);
+    n_deny = get_u32(buf, OFF_COUNTS + 4);
+    n_merged = get_u32(buf, OFF_COUNTS + 8);
+    assert_int_equal(len, HEADER_SIZE + 8 * (size_t)(n_allow + n_deny + n_merged +
+                                                     get_u32(buf, OFF_COUNTS + 12)));
+
+    expect_refused(NULL, 0, "shorter than its header");
+    expect_refused(buf, HEADER_SIZE - 1, "shorter than its header");
+    /* Every truncation and one byte too many. */
+    for (size_t cut = HEADER_SIZE; cut < len; cut += 61)
+        expect_refused(buf, cut, "the header announces");
+    memcpy(bad, buf, len);
+    bad[len] = 0;
+    expect_refused(bad, len + 1, "the header announces");
+    /* Any flipped bit is caught (by a field check or the checksum). */
+    for (size_t i = 0; i < len; i += 7) {
+        struct ls_seccomp_program *p = NULL;
+        struct ls_error err = {0};
+        memcpy(bad, buf, len);
+        bad[i] ^= 0x10;
+        assert_int_equal(ls_seccomp_program_deserialize(bad, len, &p, &err), -EINVAL);
+        assert_null(p);
+    }
+    memcpy(bad, buf, len);
+    bad[0] = 'X';
+    expect_refused(bad, len, "magic");
+    memcpy(bad, buf, len);
+    put_u32(bad, OFF_VERSION, 2);
+    expect_refused(bad, len, "format version 2");
+    memcpy(bad, buf, len);
+    put_u32(bad, OFF_ARCH, AUDIT_ARCH_AARCH64);
+    expect_refused(bad, len, "built for architecture");
+    memcpy(bad, buf, len);
+    put_u32(bad, OFF_COUNTS + 8, BPF_MAXINSNS + 1);
+    expect_refused(bad, len, "at most 4096");
+    memcpy(bad, buf, len);
+    put_u32(bad, OFF_COUNTS, 0);
+    expect_refused(bad, len, "is empty");
+    memcpy(bad, buf, len);
+    bad[len - 1] ^= 1;
+    expect_refused(bad, len, "checksum");
+
+    /* Structural problems behind a valid checksum: what the kernel would refuse. */
+    struct sock_filter *allow = (struct sock_filter *)(bad + HEADER_SIZE);
+    struct sock_filter *merged = allow + n_allow + n_deny;
+    memcpy(bad, buf, len);
+    allow[0] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 64); /* past seccomp_data */
+    fix_sum(bad, len);
+    expect_refused(bad, len, "filter A (allow-list) is not one the kernel accepts");
+    memcpy(bad, buf, len);
+    allow[1] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JA, 100000, 0, 0); /* out of range */
+    fix_sum(bad, len);
+    expect_refused(bad, len, "filter A (allow-list) is not one the kernel accepts");
+    memcpy(bad, buf, len);
+    allow[n_allow - 1] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, 3); /* opcode */
+    fix_sum(bad, len);
+    expect_refused(bad, len, "filter A (allow-list) is not one the kernel accepts");
+    memcpy(bad, buf, len);
+    merged[2] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_MEM, 5); /* never stored */
+    fix_sum(bad, len);
+    expect_refused(bad, len, "filter merged is not one the kernel accepts");
+    /* A merged filter the kernel would take but that says something else than A and B:
+     * the last instruction of merged (a RET) allowing instead. */
+    memcpy(bad, buf, len);
+    for (uint32_t i = n_merged; i-- > 0;)
+        if (merged[i].code == (BPF_RET | BPF_K) && merged[i].k != SECCOMP_RET_ALLOW) {
+            merged[i].k = SECCOMP_RET_ALLOW;
+            break;
+        }
+    fix_sum(bad, len);
+    expect_refused(bad, len, "not those of filters A and B");
+    /* The same in filter A: A and B still merge, but no longer to the merged filter. */
+    memcpy(bad, buf, len);
+    for (uint32_t i = 0; i < n_allow; i++)
+        if (allow[i].code == (BPF_RET | BPF_K) && allow[i].k != SECCOMP_RET_ALLOW) {
+            allow[i].k = SECCOMP_RET_ALLOW;
+            break;
+        }
+    fix_sum(bad, len);
+    expect_refused(bad, len, "not those of filters A and B");
+
+    /* Nothing to serialise without the merged form. */
+    void *out;
+    size_t out_len;
+    assert_int_equal(ls_seccomp_program_serialize(NULL, &out, &out_len), -EINVAL);
+    free(bad);
+    free(buf);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_length_and_free),
@@ -619,6 +998,10 @@ int main(void) {
         cmocka_unit_test(test_filter_b_beats_filter_a),
         cmocka_unit_test(test_program_without_filter_b),
         cmocka_unit_test(test_reusable),
+        cmocka_unit_test(test_notify_form),
+        cmocka_unit_test(test_notify_needs_merged_form),
+        cmocka_unit_test(test_serialize_round_trip),
+        cmocka_unit_test(test_serialize_rejects_corrupt),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -11,6 +11,14 @@
  * baseline, a verdict "errno E" must give E where the kernel alone would not, and a
  * verdict "kill" must end the child by SIGSYS.  Both must agree on every case.
  *
+ * The kernel runs each program's merged filter (seccomp.c, "Merging"), while the
+ * evaluator runs filters A and B as a stack: every case above therefore also checks the
+ * merge against the kernel.  A differential test then compares, without the kernel, the
+ * merged filter and the notify form (USER_NOTIF mapped back to ERRNO) with the stack for
+ * every syscall number, argument patterns and architectures, for the default program,
+ * the raw Docker program and a policy that imports Docker's profile (with the floor's
+ * argument denies, so that it has a filter B).
+ *
  * Hand-written filters then exercise what libseccomp never emits (X register, scratch
  * memory, ALU operations, JSET, RET A, a division by zero, TRAP) and programs the
  * kernel refuses to install, which the evaluator must refuse too; and two filters are
@@ -62,6 +70,8 @@
 #endif
 
 static struct ls_seccomp_program *default_prog, *docker_prog;
+static struct ls_policy *docker_policy;               /* imports Docker's profile */
+static const struct ls_seccomp_program *docker_policy_prog; /* owned by the policy cache */
 static bool have_i386;
 
 /* ---- the kernel's side --------------------------------------------------------- */
@@ -330,6 +340,60 @@ static int find_vendor_profile(char *buf, size_t size) {
     return access(buf, R_OK);
 }
 
+/* A policy in a scratch directory that imports Docker's profile (copied beside it):
+ * the effective rules are the built-in list, the profile over it and the floor, whose
+ * argument denies make a filter B. */
+static int load_docker_policy(const char *profile) {
+    static const char policy[] = "{ \"name\": \"dock\", \"version\": 1,\n"
+                                 "  \"seccomp\": { \"import\": \"vendor/docker.json\" } }\n";
+    char dir[] = "/tmp/test_seccomp_eval.XXXXXX", path[PATH_MAX], buf[1 << 16];
+    struct ls_diags diags = {0};
+    struct ls_error err = {0};
+    FILE *in, *out;
+    size_t n;
+    int r;
+
+    if (!mkdtemp(dir))
+        return -1;
+    snprintf(path, sizeof(path), "%s/vendor", dir);
+    if (mkdir(path, 0755) < 0)
+        return -1;
+    snprintf(path, sizeof(path), "%s/vendor/docker.json", dir);
+    in = fopen(profile, "re");
+    out = fopen(path, "we");
+    if (!in || !out)
+        return -1;
+    while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+        fwrite(buf, 1, n, out);
+    fclose(in);
+    if (fclose(out) != 0)
+        return -1;
+    snprintf(path, sizeof(path), "%s/dock.json", dir);
+    out = fopen(path, "we");
+    if (!out || fputs(policy, out) < 0 || fclose(out) != 0)
+        return -1;
+    /* The profile names syscalls newer than libseccomp 2.5.4: warnings, dropped. */
+    r = ls_policy_load(path, &(struct ls_policy_load_opts){.allow_unknown_syscalls = true},
+                       &docker_policy, &diags);
+    for (size_t i = 0; r < 0 && i < diags.n; i++) {
+        char *line = ls_diag_format(&diags.v[i]);
+        fprintf(stderr, "%s\n", line ? line : "?");
+        free(line);
+    }
+    ls_diags_free(&diags);
+    if (r >= 0)
+        r = ls_policy_program(docker_policy, &docker_policy_prog, &err);
+    if (r < 0)
+        fprintf(stderr, "the Docker-importing policy: %d %s\n", r, err.msg);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/vendor/docker.json", dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/vendor", dir);
+    rmdir(path);
+    rmdir(dir);
+    return r;
+}
+
 static int setup(_unused_ void **state) {
     struct ls_error err = {0};
     struct ls_diags diags = {0};
@@ -364,6 +428,8 @@ static int setup(_unused_ void **state) {
         fprintf(stderr, "building the Docker program: %s\n", err.msg);
         return -1;
     }
+    if (load_docker_policy(path) < 0)
+        return -1;
     /* Without ia32 emulation there is nothing to filter. */
     have_i386 = seccomp_probe_have_i386();
     return 0;
@@ -372,6 +438,8 @@ static int setup(_unused_ void **state) {
 static int teardown(_unused_ void **state) {
     default_prog = ls_seccomp_program_free(default_prog);
     docker_prog = ls_seccomp_program_free(docker_prog);
+    ls_policy_cache_clear();
+    docker_policy = ls_policy_free(docker_policy);
     return 0;
 }
 
@@ -727,12 +795,355 @@ static void test_precedence(_unused_ void **state) {
     compare_with_kernel("stacked, swapped", &prog, CALL(SYS_getpgid, 999999), false);
 }
 
+/* ---- the merged and notify filters against the stack ------------------------------ */
+
+/* A single-filter program around f, checked once so that evaluation is fast. */
+static struct ls_seccomp_program single(const struct sock_fprog *f) {
+    struct ls_seccomp_program p = {.allow = *f};
+    assert_int_equal(seccomp_bpf_check(f), 0);
+    p.checked = true;
+    return p;
+}
+
+/* USER_NOTIF with data d is what ERRNO d was before the notify mapping. */
+static uint32_t unnotify(uint32_t v) {
+    if ((v & SECCOMP_RET_ACTION_FULL) == SECCOMP_RET_USER_NOTIF)
+        return SECCOMP_RET_ERRNO | (v & SECCOMP_RET_DATA);
+    return v;
+}
+
+struct differ {
+    const char *name;
+    const struct ls_seccomp_program *prog;
+    struct ls_seccomp_program merged, notify;
+    size_t n, errnos, kills, allows;
+};
+
+static void differ_one(struct differ *d, int nr, uint32_t arch, const uint64_t args[6]) {
+    struct seccomp_data sd = {.nr = nr, .arch = arch};
+    uint32_t stack, merged, notify;
+
+    memcpy(sd.args, args, sizeof(sd.args));
+    assert_int_equal(ls_seccomp_program_eval(d->prog, &sd, &stack), 0);
+    assert_int_equal(ls_seccomp_program_eval(&d->merged, &sd, &merged), 0);
+    assert_int_equal(ls_seccomp_program_eval(&d->notify, &sd, &notify), 0);
+    if (merged != stack || unnotify(notify) != stack ||
+        ((stack & SECCOMP_RET_ACTION_FULL) == SECCOMP_RET_ERRNO) !=
+            ((notify & SECCOMP_RET_ACTION_FULL) == SECCOMP_RET_USER_NOTIF))
+        fail_msg("%s: nr %d arch 0x%x args %#llx %#llx %#llx %#llx: the stack says 0x%08x, "
+                 "merged 0x%08x, notify 0x%08x",
+                 d->name, nr, arch, (unsigned long long)args[0], (unsigned long long)args[1],
+                 (unsigned long long)args[2], (unsigned long long)args[3], stack, merged, notify);
+    d->n++;
+    switch (stack & SECCOMP_RET_ACTION_FULL) {
+    case SECCOMP_RET_ERRNO:
+        d->errnos++;
+        break;
+    case SECCOMP_RET_ALLOW:
+        d->allows++;
+        break;
+    default:
+        d->kills++;
+        break;
+    }
+}
+
+/* Argument values that the default spec, the floor and Docker's profile look at. */
+static const uint64_t arg_values[] = {
+    0, 1, 2, 3, 8, 10, 16, 17, 38, 40, 41, 0x20008, 0xffffffff, 0x100000000ULL, 0x100000002ULL,
+    0x100000011ULL, ~0ULL,
+    /* ioctl */
+    TIOCSTI, TIOCLINUX, TCGETS, 0x100000000ULL | TIOCSTI, 0xdead00000000ULL | TIOCLINUX,
+    /* modes and flags: chmod family, creat, open(at) with O_CREAT / O_TMPFILE, mknod */
+    0644, 0755, 01777, 02755, 04755, 06755, 04000, 02000, O_CREAT, O_CREAT | O_WRONLY,
+    O_CREAT | O_EXCL | O_RDWR, O_TMPFILE | O_WRONLY, O_RDONLY | O_DIRECTORY,
+    0x100000000ULL | O_CREAT, S_IFCHR | 0600, S_IFBLK | 0600, S_IFIFO | 0600, S_IFSOCK | 0600,
+    S_IFREG | 04755, S_IFREG | 0644,
+    /* clone flags, personality */
+    CLONE_NEWUSER, CLONE_NEWNS | SIGCHLD, CLONE_NEWNET, CLONE_NEWPID, CLONE_VM | CLONE_SIGHAND,
+    0xffffffff00000000ULL | CLONE_NEWUSER, ADDR_NO_RANDOMIZE, 0x0008, 0x20000 | 8,
+};
+
+/* Syscalls with argument rules somewhere: every pair of arguments gets every pair of
+ * values. */
+static const int arg_syscalls[] = {
+    SYS_socket, SYS_socketpair, SYS_ioctl, SYS_clone, SYS_personality, SYS_chmod, SYS_fchmod,
+    SYS_fchmodat, 452 /* fchmodat2 */, SYS_creat, SYS_open, SYS_openat, SYS_mknod, SYS_mknodat,
+};
+
+static void differ_program(const char *name, const struct ls_seccomp_program *prog) {
+    static const uint32_t other_arches[] = {AUDIT_ARCH_I386, AUDIT_ARCH_AARCH64, 0};
+    struct differ d = {.name = name, .prog = prog};
+    const size_t nv = ELEMENTSOF(arg_values);
+
+    assert_true(prog->merged.len > 0 && prog->notify.len > 0);
+    d.merged = single(&prog->merged);
+    d.notify = single(&prog->notify);
+
+    for (int nr = -4; nr < LS_SECCOMP_NR_SPACE + 64; nr++) {
+        uint64_t args[6] = {0};
+        /* Native and x32 (the same AUDIT_ARCH, the x32 bit in the number), one argument
+         * at a time. */
+        for (int x32 = 0; x32 < 2; x32++) {
+            int n = x32 ? (int)((unsigned)nr | PROBE_X32_SYSCALL_BIT) : nr;
+            differ_one(&d, n, AUDIT_ARCH_X86_64, args);
+            for (int i = 0; i < 6; i++)
+                for (size_t v = 0; v < nv; v++) {
+                    memset(args, 0, sizeof(args));
+                    args[i] = arg_values[v];
+                    differ_one(&d, n, AUDIT_ARCH_X86_64, args);
+                }
+        }
+        memset(args, 0, sizeof(args));
+        for (size_t a = 0; a < ELEMENTSOF(other_arches); a++) {
+            differ_one(&d, nr, other_arches[a] ? other_arches[a] : 0x12345678, args);
+            args[0] = TIOCSTI;
+            args[1] = 04755;
+            differ_one(&d, nr, other_arches[a] ? other_arches[a] : 0x12345678, args);
+            memset(args, 0, sizeof(args));
+        }
+    }
+    /* Pairs of arguments for the syscalls that have argument rules. */
+    for (size_t s = 0; s < ELEMENTSOF(arg_syscalls); s++)
+        for (int i = 0; i < 4; i++)
+            for (int j = i + 1; j < 4; j++)
+                for (size_t v = 0; v < nv; v++)
+                    for (size_t w = 0; w < nv; w++) {
+                        uint64_t args[6] = {0};
+                        args[i] = arg_values[v];
+                        args[j] = arg_values[w];
+                        differ_one(&d, arg_syscalls[s], AUDIT_ARCH_X86_64, args);
+                    }
+    print_message("%s: A %u + B %u instructions -> merged %u, notify %u; %zu inputs agree "
+                  "(%zu allow, %zu errno, %zu kill)\n",
+                  name, prog->allow.len, prog->deny.len, prog->merged.len, prog->notify.len, d.n,
+                  d.allows, d.errnos, d.kills);
+    /* Each kind of verdict was seen, and the argument rules were reached. */
+    assert_true(d.allows > 1000 && d.errnos > 1000 && d.kills > 1000);
+}
+
+static void test_merged_matches_stack(_unused_ void **state) {
+    differ_program("default", default_prog);
+    differ_program("docker", docker_prog);
+    assert_true(docker_policy_prog->deny.len > 0); /* the floor's argument denies */
+    differ_program("docker policy", docker_policy_prog);
+}
+
+/* The floor's argument denies decide in filter B while Docker's allow-list allows the
+ * syscall in filter A: exactly the case the merge must get right. */
+static void test_merged_docker_policy_cases(_unused_ void **state) {
+    static const struct {
+        const char *what;
+        int nr;
+        uint64_t args[6];
+        int expect; /* errno, 0 = allow */
+    } floor_cases[] = {
+        {"chmod 04755", SYS_chmod, {0, 04755}, EPERM},
+        {"chmod 0755", SYS_chmod, {0, 0755}, 0},
+        {"fchmodat 02755", SYS_fchmodat, {0, 0, 02755}, EPERM},
+        {"openat O_CREAT 04755", SYS_openat, {0, 0, O_CREAT | O_WRONLY, 04755}, EPERM},
+        {"openat O_CREAT 0644", SYS_openat, {0, 0, O_CREAT | O_WRONLY, 0644}, 0},
+        {"openat O_RDONLY 04755", SYS_openat, {0, 0, O_RDONLY, 04755}, 0},
+        {"ioctl TIOCSTI", SYS_ioctl, {0, TIOCSTI}, EPERM},
+        {"ioctl TIOCSTI | 1 << 32", SYS_ioctl, {0, 0x100000000ULL | TIOCSTI}, EPERM},
+        {"ioctl TCGETS", SYS_ioctl, {0, TCGETS}, 0},
+        {"socket(AF_INET)", SYS_socket, {AF_INET}, 0},
+        {"socket(AF_INET | 1 << 32)", SYS_socket, {0x100000002ULL}, EAFNOSUPPORT},
+        {"openat2", SYS_openat2, {0}, ENOSYS},
+        {"mount", SYS_mount, {0}, EPERM},
+    };
+    const struct ls_seccomp_program merged = single(&docker_policy_prog->merged);
+    const struct ls_seccomp_program notify = single(&docker_policy_prog->notify);
+
+    for (size_t i = 0; i < ELEMENTSOF(floor_cases); i++) {
+        struct ls_verdict v, vm, vn;
+        assert_int_equal(ls_seccomp_eval(docker_policy_prog, floor_cases[i].nr, floor_cases[i].args, 0, &v), 0);
+        assert_int_equal(ls_seccomp_eval(&merged, floor_cases[i].nr, floor_cases[i].args, 0, &vm), 0);
+        assert_int_equal(ls_seccomp_eval(&notify, floor_cases[i].nr, floor_cases[i].args, 0, &vn), 0);
+        if (floor_cases[i].expect ? v.kind != LS_VERDICT_ERRNO || v.errno_ret != floor_cases[i].expect
+                            : v.kind != LS_VERDICT_ALLOW)
+            fail_msg("docker policy: %s: expected %d, the stack says 0x%08x", floor_cases[i].what,
+                     floor_cases[i].expect, v.raw);
+        assert_int_equal(vm.raw, v.raw);
+        assert_int_equal(unnotify(vn.raw), v.raw);
+        if (floor_cases[i].expect)
+            assert_int_equal(vn.raw & SECCOMP_RET_ACTION_FULL, SECCOMP_RET_USER_NOTIF);
+    }
+}
+
+/* Corner cases of the merge that libseccomp does not produce: a tie between two
+ * different errnos (A wins), B's KILL over A's ERRNO, A's KILL_THREAD against B's
+ * KILL_PROCESS, TRAP vs ERRNO, ALLOW with data, and a B whose verdict depends on the
+ * pair (a stub that compares at run time). */
+static void test_merge_corner_cases(_unused_ void **state) {
+    /* A: getpgid -> ERRNO(EXDEV); getsid -> KILL_THREAD; getpriority -> TRAP;
+     *    setpgid -> ERRNO(EXDEV); getppid -> ALLOW | 7; else allow.
+     * B: getpgid -> ERRNO(ENOTSUP); getsid -> KILL_PROCESS; getpriority -> ERRNO(E2BIG);
+     *    setpgid: a0 == 1 -> TRAP | 3, else ALLOW | 9; else allow. */
+    static struct sock_filter a[] = {
+        STMT(BPF_LD | BPF_W | BPF_ABS, OFF_NR),
+        JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getpgid, 0, 1),
+        STMT(BPF_RET | BPF_K, RET_ERRNO(EXDEV)),
+        JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getsid, 0, 1),
+        STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_THREAD),
+        JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getpriority, 0, 1),
+        STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
+        JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_setpgid, 0, 1),
+        STMT(BPF_RET | BPF_K, RET_ERRNO(EXDEV)),
+        JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getppid, 0, 1),
+        STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW | 7),
+        STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    static struct sock_filter b[] = {
+        STMT(BPF_LD | BPF_W | BPF_ABS, OFF_NR),
+        JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getpgid, 0, 1),
+        STMT(BPF_RET | BPF_K, RET_ERRNO(ENOTSUP)),
+        JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getsid, 0, 1),
+        STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+        JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getpriority, 0, 1),
+        STMT(BPF_RET | BPF_K, RET_ERRNO(E2BIG)),
+        JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_setpgid, 0, 4),
+        STMT(BPF_LD | BPF_W | BPF_ABS, OFF_A0),
+        JUMP(BPF_JMP | BPF_JEQ | BPF_K, 1, 0, 1),
+        STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP | 3),
+        STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW | 9),
+        STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct ls_seccomp_program stack = hand_program(a, ELEMENTSOF(a), b, ELEMENTSOF(b));
+    struct sock_fprog merged = {0}, notify = {0};
+    static const long nrs[] = {SYS_getpgid, SYS_getsid, SYS_getpriority, SYS_setpgid,
+                               SYS_getppid, SYS_getpid};
+
+    assert_int_equal(seccomp_bpf_merge(&stack.allow, &stack.deny, false, &merged), 0);
+    assert_int_equal(seccomp_bpf_merge(&stack.allow, &stack.deny, true, &notify), 0);
+    struct ls_seccomp_program pm = single(&merged), pn = single(&notify);
+    for (size_t i = 0; i < ELEMENTSOF(nrs); i++)
+        for (uint64_t a0 = 0; a0 < 3; a0++) {
+            uint64_t args[6] = {a0};
+            struct ls_verdict v, vm, vn;
+            assert_int_equal(ls_seccomp_eval(&stack, (int)nrs[i], args, 0, &v), 0);
+            assert_int_equal(ls_seccomp_eval(&pm, (int)nrs[i], args, 0, &vm), 0);
+            assert_int_equal(ls_seccomp_eval(&pn, (int)nrs[i], args, 0, &vn), 0);
+            assert_int_equal(vm.raw, v.raw);
+            assert_int_equal(unnotify(vn.raw), v.raw);
+        }
+    /* The expected verdicts, by the kernel's rule. */
+    assert_int_equal(eval(&pm, SYS_getpgid, 0, 0).raw, RET_ERRNO(EXDEV)); /* tie: A */
+    assert_int_equal(eval(&pm, SYS_getsid, 0, 0).raw, SECCOMP_RET_KILL_PROCESS);
+    assert_int_equal(eval(&pm, SYS_getpriority, 0, 0).raw, SECCOMP_RET_TRAP);
+    assert_int_equal(eval(&pm, SYS_setpgid, 1, 0).raw, SECCOMP_RET_TRAP | 3);
+    assert_int_equal(eval(&pm, SYS_setpgid, 2, 0).raw, RET_ERRNO(EXDEV));
+    assert_int_equal(eval(&pm, SYS_getppid, 0, 0).raw, SECCOMP_RET_ALLOW);
+    /* And the kernel runs both merged forms as the stack. */
+    struct ls_seccomp_program km = {.allow = merged};
+    assert_int_equal(kernel_load(&km), 0);
+    compare_with_kernel("merged corner cases", &km, CALL(SYS_getpgid, 999999), false);
+    compare_with_kernel("merged corner cases", &km, CALL(SYS_setpgid, 2, 0), false);
+    compare_with_kernel("merged corner cases", &km, CALL(SYS_getppid), false);
+    struct ls_seccomp_program kn = {.allow = notify};
+    assert_int_equal(kernel_load(&kn), 0);
+
+    /* Input the merge refuses: scratch memory, RET A. */
+    static struct sock_filter uses_mem[] = {
+        STMT(BPF_LD | BPF_IMM, 0),
+        STMT(BPF_ST, 0),
+        STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    static struct sock_filter ret_a[] = {STMT(BPF_RET | BPF_A, 0)};
+    struct sock_fprog f1 = {.len = ELEMENTSOF(uses_mem), .filter = uses_mem};
+    struct sock_fprog f2 = {.len = ELEMENTSOF(ret_a), .filter = ret_a};
+    struct sock_fprog out;
+    assert_int_equal(seccomp_bpf_merge(&f1, &stack.deny, false, &out), -EINVAL);
+    assert_int_equal(seccomp_bpf_merge(&stack.allow, &f2, false, &out), -EINVAL);
+    free(merged.filter);
+    free(notify.filter);
+}
+
+/* The kernel's "always allowed" cache (kernel/seccomp.c: seccomp_is_const_allow): a
+ * syscall is allowed without running the filter when the filter reaches RET ALLOW for
+ * it using nothing but loads of nr/arch, constant jumps and AND. */
+static bool const_allow(const struct sock_fprog *f, int nr, uint32_t arch) {
+    uint32_t reg = 0;
+    if (f->len == 0)
+        return true; /* no filter B */
+    for (size_t pc = 0; pc < f->len; pc++) {
+        const struct sock_filter *insn = &f->filter[pc];
+        bool res;
+        switch (insn->code) {
+        case BPF_LD | BPF_W | BPF_ABS:
+            if (insn->k == OFF_NR)
+                reg = (uint32_t)nr;
+            else if (insn->k == OFF_ARCH)
+                reg = arch;
+            else
+                return false;
+            break;
+        case BPF_RET | BPF_K:
+            return insn->k == SECCOMP_RET_ALLOW;
+        case BPF_JMP | BPF_JA:
+            pc += insn->k;
+            break;
+        case BPF_JMP | BPF_JEQ | BPF_K:
+        case BPF_JMP | BPF_JGE | BPF_K:
+        case BPF_JMP | BPF_JGT | BPF_K:
+        case BPF_JMP | BPF_JSET | BPF_K:
+            switch (BPF_OP(insn->code)) {
+            case BPF_JEQ:
+                res = reg == insn->k;
+                break;
+            case BPF_JGE:
+                res = reg >= insn->k;
+                break;
+            case BPF_JGT:
+                res = reg > insn->k;
+                break;
+            default:
+                res = (reg & insn->k) != 0;
+                break;
+            }
+            pc += res ? insn->jt : insn->jf;
+            break;
+        case BPF_ALU | BPF_AND | BPF_K:
+            reg &= insn->k;
+            break;
+        default:
+            return false;
+        }
+    }
+    return false;
+}
+
+/* The merge keeps every syscall the stack would let the kernel cache as "always
+ * allowed" (so read, write, ... still skip the filter), and adds none. */
+static void test_merged_keeps_the_allow_cache(_unused_ void **state) {
+    const struct ls_seccomp_program *progs[] = {default_prog, docker_prog, docker_policy_prog};
+    for (size_t p = 0; p < ELEMENTSOF(progs); p++) {
+        size_t cached = 0;
+        for (int nr = 0; nr < LS_SECCOMP_NR_SPACE; nr++) {
+            bool stack = const_allow(&progs[p]->allow, nr, AUDIT_ARCH_X86_64) &&
+                         const_allow(&progs[p]->deny, nr, AUDIT_ARCH_X86_64);
+            bool merged = const_allow(&progs[p]->merged, nr, AUDIT_ARCH_X86_64);
+            if (stack != merged)
+                fail_msg("program %zu, nr %d: the stack is %scached, the merged filter %s", p,
+                         nr, stack ? "" : "not ", merged ? "is" : "is not");
+            assert_false(const_allow(&progs[p]->merged, nr, AUDIT_ARCH_I386));
+            cached += merged;
+        }
+        print_message("program %zu: %zu syscalls always allowed without running the filter\n",
+                      p, cached);
+        assert_true(cached > 200);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_default_program),     cmocka_unit_test(test_docker_program),
         cmocka_unit_test(test_other_arches_killed), cmocka_unit_test(test_bad_calls),
         cmocka_unit_test(test_hand_filter),         cmocka_unit_test(test_refused_programs),
-        cmocka_unit_test(test_precedence),
+        cmocka_unit_test(test_precedence),          cmocka_unit_test(test_merged_matches_stack),
+        cmocka_unit_test(test_merged_docker_policy_cases),
+        cmocka_unit_test(test_merge_corner_cases),
+        cmocka_unit_test(test_merged_keeps_the_allow_cache),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
