@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "labstack/result.h"
+
 struct ls_error;
 
 #define LS_PROTO_VERSION      1
@@ -60,6 +62,9 @@ bool ls_frame_type_known(uint8_t type);
 bool ls_frame_type_is_json(uint8_t type);
 /* "run", "stdout", ...; "unknown" for others. */
 const char *ls_frame_type_name(uint8_t type);
+/* The largest payload a frame of this type may carry: LS_PROTO_MAX_JSON for JSON types,
+ * LS_PROTO_MAX_DATA for data types, 0 for an unknown type. */
+uint32_t ls_frame_max_length(uint8_t type);
 
 struct ls_frame_header {
     uint8_t version;
@@ -89,7 +94,14 @@ struct ls_frame_reader {
 
 void ls_frame_reader_init(struct ls_frame_reader *r);
 void ls_frame_reader_free(struct ls_frame_reader *r);
-/* Append bytes.  0 or -ENOMEM. */
+/* The most bytes a reader holds that were fed but not yet taken by
+ * ls_frame_reader_next: one largest frame plus one generous read.  A caller that feeds
+ * what each read() returned and drains with ls_frame_reader_next until it returns 0
+ * never reaches it. */
+#define LS_FRAME_READER_MAX (2 * (LS_FRAME_HEADER_SIZE + LS_PROTO_MAX_JSON))
+
+/* Append bytes.  0 or -ENOMEM; -ENOBUFS when more than LS_FRAME_READER_MAX bytes would
+ * be pending (the caller stopped taking frames off; nothing was appended). */
 int ls_frame_reader_feed(struct ls_frame_reader *r, const void *data, size_t len);
 /* Next complete frame: returns 1 and sets *ret_hdr and *ret_payload (valid until the
  * next feed/next call), 0 when more bytes are needed, or a negative errno from header
@@ -98,6 +110,15 @@ int ls_frame_reader_next(struct ls_frame_reader *r, struct ls_frame_header *ret_
                          const uint8_t **ret_payload, struct ls_error *err);
 
 /* ---- messages -------------------------------------------------------------- */
+
+/* Bounds every parser below enforces (docs/protocol.md, "Limits"). */
+#define LS_PROTO_MAX_ARGC     4096          /* argv entries */
+#define LS_PROTO_MAX_ARG      (128u << 10)  /* one argv entry, one "NAME=value" */
+#define LS_PROTO_MAX_ENV      1024          /* env entries */
+#define LS_PROTO_MAX_PATH     4095          /* cwd, workspace path (PATH_MAX with its NUL) */
+#define LS_PROTO_MAX_TEXT     128           /* task_id, label, sandbox ids */
+#define LS_PROTO_MAX_POLICY_NAME 64
+#define LS_PROTO_MAX_HASH     128           /* hex digits of a policy hash */
 
 /* Limits a request asks for, in base units; 0 = the policy's default.  Requests may
  * only tighten (the supervisor refuses values over the policy's maximum). */
@@ -176,3 +197,49 @@ int ls_proto_error_parse(const void *json, size_t len, struct ls_proto_error *re
 /* Encode a whole frame (header + payload) into a new buffer; caller frees.  NULL on
  * ENOMEM or when len is over the type's maximum. */
 uint8_t *ls_frame_encode(uint8_t type, const void *payload, size_t len, size_t *ret_size);
+
+/* ---- the other messages ------------------------------------------------------ *
+ * Each parser takes one frame's payload, enforces the same rules as
+ * ls_run_request_parse (a JSON object, no unknown keys, every field type- and
+ * range-checked) and returns 0 or -EINVAL with err naming the field.  Each *_to_json
+ * returns a compact document the caller frees, NULL on ENOMEM (errno EINVAL for
+ * arguments that break the rules). */
+
+/* A policy name: [A-Za-z0-9._-]{1,64}, not starting with '.'. */
+bool ls_proto_policy_name_valid(const char *name);
+
+/* CANCEL and STATUS: the empty object {}. */
+int ls_proto_empty_parse(const void *json, size_t len, struct ls_error *err);
+
+/* QUEUED: {"position": n}, n >= 1 (1 = next to start). */
+char *ls_proto_queued_to_json(uint64_t position);
+int ls_proto_queued_parse(const void *json, size_t len, uint64_t *ret_position,
+                          struct ls_error *err);
+
+/* STARTED: {"id": "...", "policy": "...", "policy_version": n, "policy_hash": "hex"}.
+ * id: 1..LS_PROTO_MAX_TEXT printable ASCII; hash: 1..LS_PROTO_MAX_HASH lowercase hex. */
+struct ls_proto_started {
+    char id[LS_PROTO_MAX_TEXT + 1];
+    char policy[LS_PROTO_MAX_POLICY_NAME + 1];
+    uint64_t policy_version;
+    char policy_hash[LS_PROTO_MAX_HASH + 1];
+};
+char *ls_proto_started_to_json(const struct ls_proto_started *s);
+int ls_proto_started_parse(const void *json, size_t len, struct ls_proto_started *ret,
+                           struct ls_error *err);
+
+/* RESULT: {"id": "...", "policy": "...", "result": {the result.h document}}.  id and
+ * policy follow the STARTED rules; the result is read with ls_result_from_json. */
+struct ls_proto_result {
+    char id[LS_PROTO_MAX_TEXT + 1];
+    char policy[LS_PROTO_MAX_POLICY_NAME + 1];
+    struct ls_result result;
+};
+char *ls_proto_result_to_json(const char *id, const char *policy, const struct ls_result *res);
+int ls_proto_result_parse(const void *json, size_t len, struct ls_proto_result *ret,
+                          struct ls_error *err);
+
+/* STATUS_REPLY is a document that grows with the supervisor (docs/protocol.md lists its
+ * fields); readers take what they know and ignore the rest.  This checks only that it
+ * is one JSON object. */
+int ls_proto_status_reply_check(const void *json, size_t len, struct ls_error *err);

@@ -49,12 +49,23 @@ ssize_t ls_tls_conn_write(struct ls_tls_conn *c, const void *buf, size_t len);
 bool ls_tls_conn_wants_write(const struct ls_tls_conn *c);
 /* Bytes OpenSSL has already decrypted and buffered (read them before waiting on the fd). */
 size_t ls_tls_conn_pending(const struct ls_tls_conn *c);
+/* After a write returned -EAGAIN, OpenSSL has already encrypted a record of those bytes:
+ * call write again with the same bytes (the same or a larger len; the buffer may move).
+ * On a blocking socket (the client's) a signal gives -EINTR instead of -EAGAIN (same rule).
+ * Neither raises SIGPIPE (writes use MSG_NOSIGNAL).  Why the last call failed, as a
+ * sentence ("" if none), e.g. "connection with the client: Connection reset by peer": */
+const char *ls_tls_conn_error(const struct ls_tls_conn *c);
 
 /* After the handshake: the peer certificate's CN and OU (NULL if absent) and the full
  * subject in RFC 2253 form. */
 const char *ls_tls_conn_peer_cn(const struct ls_tls_conn *c);
 const char *ls_tls_conn_peer_ou(const struct ls_tls_conn *c);
 const char *ls_tls_conn_peer_subject(const struct ls_tls_conn *c);
+/* "agent:<OU>/<CN>" into buf: 0, -ENOENT without a finished handshake, a CN or an OU,
+ * -ENOBUFS when size is too small.  CN and OU are 1..64 printable ASCII bytes without '/'
+ * (a peer certificate with anything else fails the handshake with -EACCES), so the
+ * identity is unambiguous and safe to log. */
+int ls_tls_conn_identity(const struct ls_tls_conn *c, char *buf, size_t size);
 
 /* Send close_notify (best effort) and free. Accepts NULL; returns NULL. */
 struct ls_tls_conn *ls_tls_conn_free(struct ls_tls_conn *c);
@@ -68,3 +79,9 @@ struct ls_tls_conn *ls_tls_conn_free(struct ls_tls_conn *c);
 int ls_tls_client_connect(const char *addr, const char *cert, const char *key, const char *ca,
                           int timeout_ms, int *ret_fd, struct ls_tls_conn **ret,
                           struct ls_error *err);
+/* More on ls_tls_client_connect: timeout_ms must be > 0 (-EINVAL); it also covers
+ * the wait for the server's verdict on our certificate, so a refused certificate is
+ * -EACCES from here ("the server refused our certificate (sslv3 alert certificate
+ * expired)"), as is a server certificate that fails verification or does not match the
+ * host/IP of addr; -ETIMEDOUT, -ECONNREFUSED, ... otherwise.  Name resolution is not
+ * bounded by timeout_ms.  The returned socket is blocking, O_CLOEXEC, without timeouts. */
