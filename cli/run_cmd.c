@@ -339,21 +339,7 @@ void run_cmd_done(struct run_cmd *cmd) {
 }
 
 int run_cmd_exit_status(const struct ls_result *res) {
-    switch (res->reason) {
-    case LS_REASON_NONE:
-        return 125;
-    case LS_REASON_SETUP_FAILED:
-        if (strcmp(res->error.step, "exec") == 0)
-            return res->error.code == ENOENT ? 127 : 126;
-        return 125;
-    default:
-        /* Limits name the reason; the status is still the command's own. */
-        if (res->exit_code >= 0 && res->exit_code <= 255)
-            return res->exit_code;
-        if (res->signal > 0 && res->signal < 128)
-            return 128 + res->signal;
-        return 128 + SIGKILL;
-    }
+    return ls_result_exit_status(res);
 }
 
 /* ---- running ---------------------------------------------------------------------- */

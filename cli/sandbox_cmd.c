@@ -390,19 +390,7 @@ static int apply_policy(struct sandbox_cmd *cmd, struct ls_policy **ret_policy, 
 }
 
 int sandbox_cmd_exit_status(const struct ls_result *res) {
-    switch (res->reason) {
-    case LS_REASON_NONE:
-        return 125;
-    case LS_REASON_SETUP_FAILED:
-        if (strcmp(res->error.step, "exec") == 0)
-            return res->error.code == ENOENT ? 127 : 126;
-        return 125;
-    default:
-        /* Limits name the reason; the status is still the command's own. */
-        if (res->exit_code >= 0)
-            return res->exit_code;
-        return 128 + (res->signal > 0 ? res->signal : SIGKILL);
-    }
+    return ls_result_exit_status(res);
 }
 
 

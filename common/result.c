@@ -5,6 +5,7 @@
 #include "labstack/result.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <string.h>
@@ -24,6 +25,23 @@ static const char *const reason_names[] = {
 };
 _Static_assert(sizeof(reason_names) / sizeof(reason_names[0]) == LS_REASON__MAX,
                "every reason has a name");
+
+int ls_result_exit_status(const struct ls_result *res) {
+    switch (res->reason) {
+    case LS_REASON_NONE:
+        return 125;
+    case LS_REASON_SETUP_FAILED:
+        if (strcmp(res->error.step, "exec") == 0)
+            return res->error.code == ENOENT ? 127 : 126;
+        return 125;
+    default:
+        if (res->exit_code >= 0 && res->exit_code <= 255)
+            return res->exit_code;
+        if (res->signal > 0 && res->signal < 128)
+            return 128 + res->signal;
+        return 128 + SIGKILL;
+    }
+}
 
 const char *ls_reason_name(enum ls_reason reason) {
     if ((size_t)reason >= sizeof(reason_names) / sizeof(reason_names[0]) || !reason_names[reason])

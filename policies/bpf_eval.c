@@ -39,21 +39,6 @@
 
 #define ERRNO_MAX 4095 /* the kernel caps SECCOMP_RET_ERRNO data at MAX_ERRNO */
 
-#ifndef SECCOMP_RET_ACTION_FULL
-#define SECCOMP_RET_ACTION_FULL 0xffff0000U
-#endif
-#ifndef SECCOMP_RET_KILL_PROCESS
-#define SECCOMP_RET_KILL_PROCESS 0x80000000U
-#endif
-#ifndef SECCOMP_RET_KILL_THREAD
-#define SECCOMP_RET_KILL_THREAD 0x00000000U
-#endif
-#ifndef SECCOMP_RET_USER_NOTIF
-#define SECCOMP_RET_USER_NOTIF 0x7fc00000U
-#endif
-#ifndef SECCOMP_RET_LOG
-#define SECCOMP_RET_LOG 0x7ffc0000U
-#endif
 
 /* The kernel's ACTION_ONLY(): the action as a signed value, lower = more restrictive. */
 static int32_t action_only(uint32_t ret) {

@@ -52,22 +52,6 @@
 #define STEP "seccomp"
 #define ERRNO_MAX 4095 /* the kernel's MAX_ERRNO: larger values are not errors to libc */
 
-#ifndef SECCOMP_RET_ACTION_FULL
-#define SECCOMP_RET_ACTION_FULL 0xffff0000U
-#endif
-#ifndef SECCOMP_RET_KILL_PROCESS
-#define SECCOMP_RET_KILL_PROCESS 0x80000000U
-#endif
-#ifndef SECCOMP_RET_USER_NOTIF
-#define SECCOMP_RET_USER_NOTIF 0x7fc00000U
-#endif
-#ifndef SECCOMP_FILTER_FLAG_NEW_LISTENER
-#define SECCOMP_FILTER_FLAG_NEW_LISTENER (1UL << 3)
-#endif
-#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
-#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
-#endif
-
 /* Per syscall number (below LS_SECCOMP_NR_SPACE), the rules of filter A seen so far,
  * as rule index + 1 (0: none), to refuse specs that libseccomp would merge silently. */
 struct slot {

@@ -47,6 +47,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "labstack/fdpass.h"
 #include "labstack/seccomp.h"
 #include "process.h"
 
@@ -62,21 +63,16 @@ int chan_send(int fd, const struct chan_msg *m) {
 }
 
 int chan_send_fd(int fd, const struct chan_msg *m, int passfd) {
-    char cbuf[CMSG_SPACE(sizeof(int))];
+    union {
+        struct cmsghdr align;
+        char buf[LS_FDPASS_CMSG_SIZE];
+    } cbuf;
     struct iovec iov = {.iov_base = (void *)m, .iov_len = sizeof(*m)};
     struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
     ssize_t n;
 
-    if (passfd >= 0) {
-        memset(cbuf, 0, sizeof(cbuf));
-        mh.msg_control = cbuf;
-        mh.msg_controllen = sizeof(cbuf);
-        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(c), &passfd, sizeof(passfd));
-    }
+    if (passfd >= 0)
+        ls_fdpass_attach(&mh, cbuf.buf, passfd);
     do
         n = sendmsg(fd, &mh, MSG_NOSIGNAL);
     while (n < 0 && errno == EINTR);

@@ -66,6 +66,7 @@
 #include "idmap.h"
 #include "init.h"
 #include "ipc.h"
+#include "labstack/fdpass.h"
 #include "labstack/macros.h"
 #include "labstack/parse.h"
 #include "labstack/policy.h"
@@ -477,18 +478,14 @@ static int workspace_mount(const struct ls_sandbox_spec *s, pid_t pid, uid_t hos
 
 static int send_go(int chan, int fd) {
     struct chan_msg m = {.type = CHAN_GO};
-    char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+    union {
+        struct cmsghdr align;
+        char buf[LS_FDPASS_CMSG_SIZE];
+    } cbuf;
     struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
     struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-    if (fd >= 0) {
-        mh.msg_control = cbuf;
-        mh.msg_controllen = sizeof(cbuf);
-        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(c), &fd, sizeof(fd));
-    }
+    if (fd >= 0)
+        ls_fdpass_attach(&mh, cbuf.buf, fd);
     return sendmsg(chan, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
 }
 

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "labstack/error.h"
+#include "labstack/fdpass.h"
 #include "labstack/macros.h"
 #include "labstack/result.h"
 #include "log.h"
@@ -209,20 +210,12 @@ static void runner_flush(struct runner *rn) {
     while (rn->out.len > 0 && rn->ctl >= 0) {
         struct iovec iov = {.iov_base = rn->out.data + rn->out.off, .iov_len = rn->out.len};
         union {
-            struct cmsghdr h;
-            char buf[CMSG_SPACE(sizeof(int))];
+            struct cmsghdr align;
+            char buf[LS_FDPASS_CMSG_SIZE];
         } cbuf;
         struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-        if (rn->pending_fd >= 0) {
-            memset(&cbuf, 0, sizeof(cbuf));
-            msg.msg_control = &cbuf;
-            msg.msg_controllen = sizeof(cbuf);
-            struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-            cm->cmsg_level = SOL_SOCKET;
-            cm->cmsg_type = SCM_RIGHTS;
-            cm->cmsg_len = CMSG_LEN(sizeof(int));
-            memcpy(CMSG_DATA(cm), &rn->pending_fd, sizeof(int));
-        }
+        if (rn->pending_fd >= 0)
+            ls_fdpass_attach(&msg, cbuf.buf, rn->pending_fd);
         ssize_t n = sendmsg(rn->ctl, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n < 0) {
             if (errno == EAGAIN || errno == EINTR)

@@ -72,6 +72,12 @@ struct ls_result {
 /* "exited", "signaled", ... ; never NULL. */
 const char *ls_reason_name(enum ls_reason reason);
 
+/* The exit status a CLI reports for res, like `docker run`: the command's own status
+ * (also when a limit ended it: the reason says which), 128+signal when a signal ended
+ * it (SIGKILL when none is known), 127/126 when the command was not found / could not
+ * be executed, 125 when the sandbox could not be run at all. */
+int ls_result_exit_status(const struct ls_result *res);
+
 /* Serialise to a compact JSON object (caller frees).  NULL on allocation failure. */
 char *ls_result_to_json(const struct ls_result *res);
 
