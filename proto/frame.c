@@ -54,6 +54,8 @@ const char *ls_frame_type_name(uint8_t type) {
 uint32_t ls_frame_max_length(uint8_t type) {
     if (!ls_frame_type_known(type))
         return 0;
+    if (type == LS_FRAME_RUNNER_SECCOMP)
+        return LS_PROTO_MAX_PROGRAM;
     return ls_frame_type_is_json(type) ? LS_PROTO_MAX_JSON : LS_PROTO_MAX_DATA;
 }
 

@@ -192,6 +192,8 @@ int config_load_file(struct sup_config *c, const char *path, struct ls_error *er
     json_error_t jerr;
     json_t *root, *v;
     const char *key;
+    /* Declared before the first `goto out`: its cleanup runs at every exit. */
+    _cleanup_free_ char *mode = NULL;
     int r;
 
     r = ls_read_file(path, CONFIG_MAX_BYTES, &data, &len);
@@ -216,7 +218,6 @@ int config_load_file(struct sup_config *c, const char *path, struct ls_error *er
     }
 
     unsigned grace_s = c->grace_ms / 1000, req_s = c->request_timeout_ms / 1000;
-    _cleanup_free_ char *mode = NULL;
     if ((r = get_string(root, "socket", "", &c->socket_path, err)) < 0 ||
         (r = get_string(root, "socket_mode", "", &mode, err)) < 0 ||
         (r = get_string(root, "socket_group", "", &c->socket_group, err)) < 0 ||

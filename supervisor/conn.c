@@ -141,6 +141,8 @@ void conn_update_events(struct conn *c) {
 
     if (c->fd < 0)
         return;
+    if (c->peer_closed)
+        ev = 0;   /* nothing more to read; only our queued answer to write */
     if (c->state == CONN_HANDSHAKE) {
         ev |= ls_tls_conn_wants_write(c->tls) ? EPOLLOUT : EPOLLIN;
     } else {
@@ -148,7 +150,7 @@ void conn_update_events(struct conn *c) {
             ev |= EPOLLIN;
         if (c->out.len > 0 || (c->tls && ls_tls_conn_wants_write(c->tls)))
             ev |= EPOLLOUT;
-        if (c->state == CONN_CLOSING)
+        if (c->state == CONN_CLOSING && !c->peer_closed)
             ev |= EPOLLIN;   /* to notice the peer closing while we flush */
     }
     if (ev != c->events) {
@@ -466,7 +468,8 @@ out:
 }
 
 static void handle_status(struct conn *c) {
-    _cleanup_free_ char *json = server_status_json(c->srv);
+    _cleanup_free_ char *json =
+        server_status_json(c->srv, c->ident.id.is_root ? NULL : c->ident.actor);
     if (!json) {
         conn_send_error(c, LS_PROTO_INTERNAL, "out of memory", 0);
         return;
@@ -649,6 +652,12 @@ void conn_handle(struct conn *c, uint32_t events) {
             ssize_t n = transport_read(c, chunk, sizeof(chunk));
             if (n == -EAGAIN || n == -EINTR)
                 break;
+            if (n == 0 && c->state == CONN_CLOSING && c->out.len > 0) {
+                /* It closed its side after a request we refused or answered: the
+                 * answer (an ERROR, the RESULT) still goes out before we close. */
+                c->peer_closed = true;
+                break;
+            }
             if (n <= 0) {
                 /* The client is gone (or broke the transport): its sandbox dies with it. */
                 conn_free(c);
@@ -656,8 +665,14 @@ void conn_handle(struct conn *c, uint32_t events) {
             }
             if (c->state == CONN_CLOSING)
                 continue;   /* draining: input after an error or a result is ignored */
-            if (ls_frame_reader_feed(&c->reader, chunk, (size_t)n) < 0) {
-                conn_send_error(c, LS_PROTO_INTERNAL, "out of memory", 0);
+            int fr = ls_frame_reader_feed(&c->reader, chunk, (size_t)n);
+            if (fr < 0) {
+                if (c->run)
+                    run_cancel(c->run, "input buffer overflow");
+                conn_send_error(c, fr == -ENOBUFS ? LS_PROTO_TOO_LARGE : LS_PROTO_INTERNAL,
+                                fr == -ENOBUFS ? "more unread input than a frame may hold"
+                                               : "out of memory",
+                                0);
                 break;
             }
             process_input(c);

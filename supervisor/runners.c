@@ -419,7 +419,8 @@ static void run_complete(struct run *run, uint8_t type, const uint8_t *payload, 
     }
     server_audit(srv, "sandbox.finished", run->actor, run->id, json_incref(doc));
     log_event(LOG_LEVEL_INFO, "sandbox.finished",
-              json_pack("{s:s, s:s, s:s, s:O?, s:I}", "id", run->id, "actor", run->actor, "reason",
+              json_pack("{s:s, s:s, s:O?, s:s, s:O?, s:I}", "id", run->id, "actor", run->actor,
+                        "task_id", json_object_get(run->audit, "task_id"), "reason",
                         reason ? reason : "unknown", "exit_code", json_object_get(doc, "exit_code"),
                         "elapsed_ms", (json_int_t)elapsed));
     free(text);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,11 +41,12 @@ char *runspec_to_json(const char *id, const struct ls_sandbox_spec *s, bool stdi
         }
     }
     json_t *doc = json_pack(
-        "{s:s, s:o, s:o*, s:s?, s:o, s:i, s:i, s:s?, s:s?, s:b,"
+        "{s:s, s:o, s:o*, s:s?, s:o, s:I, s:I, s:s?, s:s?, s:b,"
         " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I},"
         " s:{s:I, s:I, s:I, s:I, s:I}}",
         "id", id, "argv", str_array(s->argv), "env", s->envp ? str_array(s->envp) : NULL,
-        "workspace", s->workspace, "binds", binds, "uid", (int)s->uid, "gid", (int)s->gid,
+        "workspace", s->workspace, "binds", binds, "uid", (json_int_t)s->uid, "gid",
+        (json_int_t)s->gid,
         "hostname", s->hostname, "cwd", s->cwd, "stdin", stdin_stream,
         "limits",
         "memory_max", (json_int_t)s->memory_max, "cpu_millis", (json_int_t)s->cpu_millis,
@@ -182,6 +184,9 @@ int runspec_from_json(const void *json, size_t len, struct runspec **ret, struct
             if ((r = take_opt_str(b, "src", &src, err)) < 0 ||
                 (r = take_opt_str(b, "dst", &dst, err)) < 0) {
                 free(src);
+                char where[32];
+                snprintf(where, sizeof(where), "binds[%zu]", i);
+                ls_error_prefix(err, where);
                 goto out;
             }
             d->src = src;
@@ -193,13 +198,17 @@ int runspec_from_json(const void *json, size_t len, struct runspec **ret, struct
     }
     v = json_object_get(doc, "stdin");
     rs->stdin_stream = json_is_true(v);
-    if (!json_is_integer(json_object_get(doc, "uid")) || !json_is_integer(json_object_get(doc, "gid"))) {
-        r = ls_error_set(err, EINVAL, "runspec", "uid/gid: expected integers");
+    /* An id that does not fit (or is (uid_t)-1) must not wrap to another one, e.g. 2^32 to 0. */
+    json_t *uid_j = json_object_get(doc, "uid"), *gid_j = json_object_get(doc, "gid");
+    if (!json_is_integer(uid_j) || !json_is_integer(gid_j) || json_integer_value(uid_j) < 0 ||
+        json_integer_value(gid_j) < 0 || json_integer_value(uid_j) >= (json_int_t)UINT32_MAX ||
+        json_integer_value(gid_j) >= (json_int_t)UINT32_MAX) {
+        r = ls_error_set(err, EINVAL, "runspec", "uid/gid: expected integers in [0, 4294967294]");
         goto out;
     }
-    id = (uint64_t)json_integer_value(json_object_get(doc, "uid"));
+    id = (uint64_t)json_integer_value(uid_j);
     rs->spec.uid = (uid_t)id;
-    id = (uint64_t)json_integer_value(json_object_get(doc, "gid"));
+    id = (uint64_t)json_integer_value(gid_j);
     rs->spec.gid = (gid_t)id;
 
     limits = json_object_get(doc, "limits");

@@ -156,6 +156,10 @@ static int policy_set_load(const char *dir, struct policy_set **ret, struct ls_e
             if (!failed++)
                 ls_error_set(err, -r, "policies", "%s: compile: %s", path,
                              perr.code ? perr.msg : strerror(-r));
+        } else if (e->program_len > LS_PROTO_MAX_PROGRAM) {
+            if (!failed++)
+                ls_error_set(err, E2BIG, "policies", "%s: its compiled program is %zu bytes, over "
+                             "the %u a runner accepts", path, e->program_len, LS_PROTO_MAX_PROGRAM);
         }
     }
     if (failed) {
@@ -186,6 +190,16 @@ static json_t *policy_names(const struct policy_set *set) {
     return a;
 }
 
+/* One policy.loaded record per policy in force: name, version, hash, file. */
+static void audit_policies(struct server *srv) {
+    const struct policy_set *set = srv->policies;
+    for (size_t i = 0; i < set->n; i++)
+        server_audit(srv, "policy.loaded", "supervisor", set->v[i].policy->name,
+                     json_pack("{s:I, s:s, s:s, s:I}", "version", (json_int_t)set->v[i].policy->version,
+                               "hash", set->v[i].hash_hex, "file", set->v[i].policy->file,
+                               "program_bytes", (json_int_t)set->v[i].program_len));
+}
+
 /* SIGHUP: a new set replaces the old one only when every file loads; queued and
  * running sandboxes keep what they were admitted with (their spec is resolved). */
 static void reload_policies(struct server *srv) {
@@ -207,10 +221,7 @@ static void reload_policies(struct server *srv) {
     sm_policies(srv->metrics, set->n);
     log_event(LOG_LEVEL_INFO, "policy.reloaded",
               json_pack("{s:s, s:o}", "dir", srv->cfg->policies_dir, "policies", policy_names(set)));
-    for (size_t i = 0; i < set->n; i++)
-        server_audit(srv, "policy.loaded", "supervisor", set->v[i].policy->name,
-                     json_pack("{s:I, s:s, s:s}", "version", (json_int_t)set->v[i].policy->version,
-                               "hash", set->v[i].hash_hex, "file", set->v[i].policy->file));
+    audit_policies(srv);
 }
 
 /* ---- admission -------------------------------------------------------------------- */
@@ -294,12 +305,14 @@ void server_dispatch(struct server *srv) {
     }
 }
 
-char *server_status_json(struct server *srv) {
+char *server_status_json(struct server *srv, const char *actor) {
     json_t *sandboxes = json_array();
     uint64_t now = now_ms();
     const char *why = NULL;
 
     for (struct run *r = srv->running.head; r; r = r->next) {
+        if (actor && strcmp(actor, r->actor) != 0)
+            continue;
         json_t *argv = json_object_get(r->audit, "argv");
         json_array_append_new(
             sandboxes,
@@ -347,7 +360,7 @@ static void server_snapshot(struct server *srv) {
     };
     if (why)
         ls_strlcpy(st.sink_detail, why, sizeof(st.sink_detail));
-    char *status = server_status_json(srv);
+    char *status = server_status_json(srv, NULL);
     pthread_mutex_lock(&srv->snap_lock);
     if (status) {
         free(srv->snap_status);
@@ -535,8 +548,13 @@ static bool stop_progress(struct server *srv) {
         runners_kill_all(srv);
         srv->killed_all = true;
         srv->stop_deadline_ms = now + KILL_AFTER_CANCEL_MS;
+    } else if (srv->running.n == 0 && !srv->killed_all && now >= srv->stop_deadline_ms) {
+        srv->killed_all = true;   /* only idle runners left: give them KILL_AFTER_CANCEL_MS */
+        srv->stop_deadline_ms = now + KILL_AFTER_CANCEL_MS;
     } else if (srv->killed_all && now >= srv->stop_deadline_ms) {
         for (struct runner *rn = srv->busy; rn; rn = rn->next)
+            kill(rn->pid, SIGKILL);
+        for (struct runner *rn = srv->idle; rn; rn = rn->next)
             kill(rn->pid, SIGKILL);
     }
     return srv->running.n == 0 && !srv->busy && !srv->idle;
@@ -672,6 +690,7 @@ int server_init(struct server *srv, struct sup_config *cfg, struct ls_error *err
     if (!srv->metrics)
         return ls_error_set(err, ENOMEM, "metrics", "create the registry");
     sm_policies(srv->metrics, srv->policies->n);
+    audit_policies(srv);
     if ((r = listen_unix(srv, err)) < 0)
         return r;
     if (cfg->tls_listen && (r = listen_tls(srv, err)) < 0)

@@ -104,6 +104,7 @@ struct conn {
     struct buf out;
     uint32_t events;          /* the epoll mask in force */
     bool read_paused;         /* stdin backpressure */
+    bool peer_closed;         /* EOF while our answer was still queued: flush, then close */
     uint64_t created_ms;
     struct run *run;
     struct conn *prev, *next;
@@ -231,8 +232,10 @@ const struct policy_entry *server_find_policy(struct server *srv, const char *na
 void server_admit(struct server *srv, struct run *run);
 /* A slot may have freed up: start queued runs. */
 void server_dispatch(struct server *srv);
-/* The STATUS_REPLY document; caller frees. */
-char *server_status_json(struct server *srv);
+/* The STATUS_REPLY document; caller frees.  The sandbox list shows only the runs of
+ * actor (NULL: all, for root and the HTTP snapshot): one client must not learn what
+ * another runs; the counts are global. */
+char *server_status_json(struct server *srv, const char *actor);
 void server_audit(struct server *srv, const char *action, const char *actor, const char *subject,
                   json_t *details);
 

@@ -54,7 +54,10 @@ static int mkdir_p(const char *path, mode_t mode) {
         }
     if (mkdir(copy, mode) < 0 && errno != EEXIST)
         return -errno;
-    return 0;
+    struct stat st;
+    if (stat(copy, &st) < 0)
+        return -errno;
+    return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
 static const char *url_path(const char *url, const char *scheme) {
@@ -66,13 +69,17 @@ static const char *url_path(const char *url, const char *scheme) {
 
 /* A write failed: "<what>: <strerror>" becomes the reason the sinks are unhealthy. */
 static void fail(struct sinks *s, const char *what, int errnum) {
+    bool first;
     pthread_mutex_lock(&s->lock);
-    if (s->healthy) {
+    first = s->healthy;
+    if (first) {
         snprintf(s->reason, sizeof(s->reason), "%s: %s", what, strerror(errnum));
         s->healthy = false;
     }
     pthread_mutex_unlock(&s->lock);
-    log_msg(LOG_LEVEL_ERROR, "sink.failed", "%s: %s", what, strerror(errnum));
+    /* Logged once, when the sinks turn unhealthy (then no run is admitted). */
+    if (first)
+        log_msg(LOG_LEVEL_ERROR, "sink.failed", "%s: %s", what, strerror(errnum));
 }
 
 static void run_job(struct sinks *s, struct job *j) {

@@ -33,6 +33,9 @@ struct ls_error;
 #define LS_FRAME_HEADER_SIZE  8
 #define LS_PROTO_MAX_JSON     (1u << 20)   /* 1 MiB */
 #define LS_PROTO_MAX_DATA     (1u << 16)   /* 64 KiB */
+/* RUNNER_SECCOMP (internal): a serialised program holds up to four filters of at most
+ * 4096 instructions of 8 bytes each, plus a header. */
+#define LS_PROTO_MAX_PROGRAM  (1u << 18)   /* 256 KiB */
 
 enum ls_frame_type {
     /* client -> supervisor */
@@ -63,7 +66,8 @@ bool ls_frame_type_is_json(uint8_t type);
 /* "run", "stdout", ...; "unknown" for others. */
 const char *ls_frame_type_name(uint8_t type);
 /* The largest payload a frame of this type may carry: LS_PROTO_MAX_JSON for JSON types,
- * LS_PROTO_MAX_DATA for data types, 0 for an unknown type. */
+ * LS_PROTO_MAX_DATA for data types (LS_PROTO_MAX_PROGRAM for RUNNER_SECCOMP), 0 for an
+ * unknown type. */
 uint32_t ls_frame_max_length(uint8_t type);
 
 struct ls_frame_header {

@@ -959,6 +959,45 @@ static void test_prometheus_scrape(void **state) {
     sup_cleanup(&s);
 }
 
+/* `labstack status` counts every run but lists only the caller's own (root: all). */
+static void test_status_privacy(void **state) {
+    (void)state;
+    struct sup s;
+    struct client c;
+    char path[256];
+    sup_prepare(&s);
+    sup_start(&s, NULL);
+
+    const char *args[] = {"--", "/bin/sh", "-c", "echo up; sleep 100", NULL};
+    client_start(&s, &c, 0, NULL, args);
+    for (int i = 0; i < 500 && sandbox_procs() == 0; i++)
+        sleep_ms(10);
+    snprintf(path, sizeof(path), "%s/status-nobody.json", s.dir);
+    assert_int_equal(run_cmd("setpriv --reuid=%d --regid=%d --clear-groups -- %s status --socket %s --json > %s",
+                             NOBODY, NOBODY, labstack, s.sock, path), 0);
+    char *text = read_all(path);
+    json_t *doc = json_loads(text, 0, NULL);
+    assert_non_null(doc);
+    assert_int_equal(json_integer_value(json_object_get(doc, "running")), 1);
+    assert_int_equal(json_array_size(json_object_get(doc, "sandboxes")), 0);
+    json_decref(doc);
+    free(text);
+    snprintf(path, sizeof(path), "%s/status-root.json", s.dir);
+    assert_int_equal(run_cmd("%s status --socket %s --json > %s", labstack, s.sock, path), 0);
+    text = read_all(path);
+    doc = json_loads(text, 0, NULL);
+    assert_non_null(doc);
+    json_t *sb = json_array_get(json_object_get(doc, "sandboxes"), 0);
+    assert_string_equal(json_string_value(json_object_get(sb, "client")), "uid:0");
+    json_decref(doc);
+    free(text);
+    kill(c.pid, SIGTERM);   /* the CLI cancels its run */
+    client_wait(&c);
+    client_free(&c);
+    assert_int_equal(sup_stop(&s, SIGTERM), 0);
+    sup_cleanup(&s);
+}
+
 int main(void) {
     if (geteuid() != 0) {
         printf("SKIP: test_supervisor needs root (it starts labstack-supervisor)\n");
@@ -984,6 +1023,7 @@ int main(void) {
         cmocka_unit_test(test_client_killed),
         cmocka_unit_test(test_supervisor_killed),
         cmocka_unit_test(test_busy_and_queue),
+        cmocka_unit_test(test_status_privacy),
         cmocka_unit_test(test_reload),
         cmocka_unit_test(test_sigterm_grace),
         cmocka_unit_test(test_denied_syscalls),

@@ -32,7 +32,9 @@ static void frame_types(void **state) {
     for (size_t i = 0; i < sizeof(data_types); i++) {
         assert_true(ls_frame_type_known(data_types[i]));
         assert_false(ls_frame_type_is_json(data_types[i]));
-        assert_int_equal(ls_frame_max_length(data_types[i]), LS_PROTO_MAX_DATA);
+        assert_int_equal(ls_frame_max_length(data_types[i]),
+                         data_types[i] == LS_FRAME_RUNNER_SECCOMP ? LS_PROTO_MAX_PROGRAM
+                                                                  : LS_PROTO_MAX_DATA);
     }
     for (unsigned t = 0; t < 256; t++)
         if (ls_frame_type_known((uint8_t)t)) {
