@@ -204,32 +204,39 @@ static int add_family(struct ls_metrics *m, struct family *f) {
     return 0;
 }
 
-int ls_metrics_counter(struct ls_metrics *m, const char *name, const char *help,
-                       const char *const *label_names, size_t max_series, struct ls_counter **ret) {
+/* new_family + add_family: a family created and registered, or an error. */
+static int register_family(struct ls_metrics *m, size_t size, enum kind kind, const char *name,
+                           const char *help, const char *const *label_names, size_t max_series,
+                           struct family **ret) {
     struct family *f;
-    int r = new_family(m, sizeof(struct ls_counter), KIND_COUNTER, name, help, label_names,
-                       max_series, &f);
+    int r = new_family(m, size, kind, name, help, label_names, max_series, &f);
     if (r < 0)
         return r;
     r = add_family(m, f);
     if (r < 0)
         return r;
-    *ret = (struct ls_counter *)f;
+    *ret = f;
     return 0;
+}
+
+int ls_metrics_counter(struct ls_metrics *m, const char *name, const char *help,
+                       const char *const *label_names, size_t max_series, struct ls_counter **ret) {
+    struct family *f;
+    int r = register_family(m, sizeof(struct ls_counter), KIND_COUNTER, name, help, label_names,
+                            max_series, &f);
+    if (r >= 0)
+        *ret = (struct ls_counter *)f;
+    return r;
 }
 
 int ls_metrics_gauge(struct ls_metrics *m, const char *name, const char *help,
                      const char *const *label_names, size_t max_series, struct ls_gauge **ret) {
     struct family *f;
-    int r =
-        new_family(m, sizeof(struct ls_gauge), KIND_GAUGE, name, help, label_names, max_series, &f);
-    if (r < 0)
-        return r;
-    r = add_family(m, f);
-    if (r < 0)
-        return r;
-    *ret = (struct ls_gauge *)f;
-    return 0;
+    int r = register_family(m, sizeof(struct ls_gauge), KIND_GAUGE, name, help, label_names,
+                            max_series, &f);
+    if (r >= 0)
+        *ret = (struct ls_gauge *)f;
+    return r;
 }
 
 int ls_metrics_histogram(struct ls_metrics *m, const char *name, const char *help,

@@ -302,6 +302,12 @@ static void sup_cleanup(struct sup *s) {
     run_cmd("rm -rf %s", s->dir);
 }
 
+/* A graceful stop (exit status 0), then the leftover check and cleanup. */
+static void sup_finish(struct sup *s) {
+    assert_int_equal(sup_stop(s, SIGTERM), 0);
+    sup_cleanup(s);
+}
+
 /* ---- clients ---------------------------------------------------------------------- */
 
 struct client {
@@ -406,6 +412,17 @@ static void dump_on_failure(struct sup *s, struct client *c) {
     free(log);
 }
 
+/* Run as uid and expect a refusal: exit 125 with needle in stderr. */
+static void expect_refused(struct sup *s, uid_t uid, const char *const *args, const char *needle) {
+    struct client c;
+    client_run(s, &c, uid, NULL, args);
+    if (c.exit_code != 125 || !strstr(c.err, needle))
+        dump_on_failure(s, &c);
+    assert_int_equal(c.exit_code, 125);
+    assert_non_null(strstr(c.err, needle));
+    client_free(&c);
+}
+
 /* ---- tests ---------------------------------------------------------------------------- */
 
 static int setup(void **state) {
@@ -473,8 +490,7 @@ static void test_run_basic(void **state) {
     json_decref(sdoc);
     free(st);
 
-    assert_int_equal(sup_stop(&s, SIGTERM), 0);
-    sup_cleanup(&s);
+    sup_finish(&s);
 }
 
 /* 50 concurrent runs by `nobody`, each printing 200 numbered lines with its own tag:
@@ -511,8 +527,7 @@ static void test_concurrent_50(void **state) {
         assert_string_equal(c[i].err, expect_err);
         client_free(&c[i]);
     }
-    assert_int_equal(sup_stop(&s, SIGTERM), 0);
-    sup_cleanup(&s);
+    sup_finish(&s);
 }
 
 static void test_forbidden(void **state) {
@@ -523,16 +538,10 @@ static void test_forbidden(void **state) {
     sup_start(&s, NULL);
 
     const char *root_only[] = {"--policy", "root-only", "--", "/bin/true", NULL};
-    client_run(&s, &c, NOBODY, NULL, root_only);
-    assert_int_equal(c.exit_code, 125);
-    assert_non_null(strstr(c.err, "forbidden"));
-    client_free(&c);
+    expect_refused(&s, NOBODY, root_only, "forbidden");
 
     const char *qa_only[] = {"--policy", "qa-only", "--", "/bin/true", NULL};
-    client_run(&s, &c, NOBODY, NULL, qa_only);
-    assert_int_equal(c.exit_code, 125);
-    assert_non_null(strstr(c.err, "forbidden"));
-    client_free(&c);
+    expect_refused(&s, NOBODY, qa_only, "forbidden");
 
     /* root may use the root-only policy */
     client_run(&s, &c, 0, NULL, root_only);
@@ -543,30 +552,20 @@ static void test_forbidden(void **state) {
 
     /* unknown policy, limit above the maximum */
     const char *unknown[] = {"--policy", "no-such", "--", "/bin/true", NULL};
-    client_run(&s, &c, NOBODY, NULL, unknown);
-    assert_int_equal(c.exit_code, 125);
-    assert_non_null(strstr(c.err, "no-such"));
-    client_free(&c);
+    expect_refused(&s, NOBODY, unknown, "no-such");
     const char *too_much[] = {"--memory", "64G", "--", "/bin/true", NULL};
-    client_run(&s, &c, NOBODY, NULL, too_much);
-    assert_int_equal(c.exit_code, 125);
-    assert_non_null(strstr(c.err, "memory"));
-    client_free(&c);
+    expect_refused(&s, NOBODY, too_much, "memory");
 
     /* a workspace the client does not own */
     const char *ws_root[] = {"--workspace", s.policies, "--", "/bin/true", NULL};
-    client_run(&s, &c, NOBODY, NULL, ws_root);
-    assert_int_equal(c.exit_code, 125);
-    assert_non_null(strstr(c.err, "owned by uid 0"));
-    client_free(&c);
+    expect_refused(&s, NOBODY, ws_root, "owned by uid 0");
 
     sleep_ms(200);
     char *audit = read_all(s.audit);
     assert_non_null(strstr(audit, "\"action\":\"sandbox.refused\""));
     assert_non_null(strstr(audit, "\"code\":\"forbidden\""));
     free(audit);
-    assert_int_equal(sup_stop(&s, SIGTERM), 0);
-    sup_cleanup(&s);
+    sup_finish(&s);
 }
 
 /* Kill the client while its sandbox runs: the sandbox's processes are gone within
@@ -605,8 +604,7 @@ static void test_client_killed(void **state) {
     char *audit = read_all(s.audit);
     assert_non_null(strstr(audit, "\"reason\":\"cancelled\""));
     free(audit);
-    assert_int_equal(sup_stop(&s, SIGTERM), 0);
-    sup_cleanup(&s);
+    sup_finish(&s);
 }
 
 /* kill -9 of the supervisor during 20 runs; after a restart nothing is left. */
@@ -654,8 +652,7 @@ static void test_supervisor_killed(void **state) {
     assert_int_equal(c2.exit_code, 0);
     assert_string_equal(c2.out, "again\n");
     client_free(&c2);
-    assert_int_equal(sup_stop(&s, SIGTERM), 0);
-    sup_cleanup(&s);
+    sup_finish(&s);
 }
 
 static int connect_unix(const char *path) {
@@ -758,8 +755,7 @@ static void test_garbage(void **state) {
     assert_string_equal(c.out, "alive\n");
     client_free(&c);
     assert_int_equal(waitpid(s.pid, NULL, WNOHANG), 0);
-    assert_int_equal(sup_stop(&s, SIGTERM), 0);
-    sup_cleanup(&s);
+    sup_finish(&s);
 }
 
 static void test_busy_and_queue(void **state) {
@@ -785,8 +781,7 @@ static void test_busy_and_queue(void **state) {
     assert_non_null(strstr(c[2].err, "busy"));
     for (int i = 0; i < 3; i++)
         client_free(&c[i]);
-    assert_int_equal(sup_stop(&s, SIGTERM), 0);
-    sup_cleanup(&s);
+    sup_finish(&s);
 }
 
 /* SIGHUP with a broken file keeps the old set; a good file is picked up. */
@@ -821,8 +816,7 @@ static void test_reload(void **state) {
     assert_int_equal(c.exit_code, 0);
     assert_string_equal(c.out, "new\n");
     client_free(&c);
-    assert_int_equal(sup_stop(&s, SIGTERM), 0);
-    sup_cleanup(&s);
+    sup_finish(&s);
 }
 
 /* SIGTERM lets a running sandbox finish within the grace period; past it, kills. */
@@ -874,8 +868,7 @@ static void test_denied_syscalls(void **state) {
     assert_true(json_integer_value(json_object_get(json_object_get(denied, "by_syscall"), "mount")) >= 1);
     json_decref(doc);
     client_free(&c);
-    assert_int_equal(sup_stop(&s, SIGTERM), 0);
-    sup_cleanup(&s);
+    sup_finish(&s);
 }
 
 static void test_tls(void **state) {
@@ -919,8 +912,7 @@ static void test_tls(void **state) {
     assert_non_null(strstr(audit, "\"actor\":\"agent:qa/host-12\""));
     assert_non_null(strstr(audit, "\"action\":\"connection.refused\""));
     free(audit);
-    assert_int_equal(sup_stop(&s, SIGTERM), 0);
-    sup_cleanup(&s);
+    sup_finish(&s);
 }
 
 static void test_prometheus_scrape(void **state) {
@@ -955,8 +947,7 @@ static void test_prometheus_scrape(void **state) {
     }
     run_cmd("%s stop %s", prom_sh, promdir);
     assert_true(found);
-    assert_int_equal(sup_stop(&s, SIGTERM), 0);
-    sup_cleanup(&s);
+    sup_finish(&s);
 }
 
 /* `labstack status` counts every run but lists only the caller's own (root: all). */
@@ -994,8 +985,7 @@ static void test_status_privacy(void **state) {
     kill(c.pid, SIGTERM);   /* the CLI cancels its run */
     client_wait(&c);
     client_free(&c);
-    assert_int_equal(sup_stop(&s, SIGTERM), 0);
-    sup_cleanup(&s);
+    sup_finish(&s);
 }
 
 int main(void) {
