@@ -252,20 +252,8 @@ static int walk_dir(struct walk *w, int dirfd, const char *prefix, unsigned dept
                           (unsigned long long)w->lim->max_files);
             break;
         }
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            char **nn = realloc(names, ncap * sizeof(*nn));
-            if (!nn) {
-                r = -ENOMEM;
-                break;
-            }
-            names = nn, cap = ncap;
-        }
-        if (!(names[n] = strdup(de->d_name))) {
-            r = -ENOMEM;
+        if ((r = ws_names_push(&names, &n, &cap, de->d_name)) < 0)
             break;
-        }
-        n++;
         errno = 0;
     }
     if (r == 0 && errno)

@@ -302,20 +302,8 @@ static int list_names(int dirfd, char ***ret, size_t *ret_n) {
     while ((de = readdir(d))) {
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
             continue;
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            char **nn = realloc(names, ncap * sizeof(*nn));
-            if (!nn) {
-                r = -ENOMEM;
-                break;
-            }
-            names = nn, cap = ncap;
-        }
-        if (!(names[n] = strdup(de->d_name))) {
-            r = -ENOMEM;
+        if ((r = ws_names_push(&names, &n, &cap, de->d_name)) < 0)
             break;
-        }
-        n++;
         errno = 0;
     }
     if (r == 0 && errno)

@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -63,4 +65,21 @@ static inline const char *ws_escape(char *buf, size_t size, const char *s) {
     }
     buf[o] = '\0';
     return buf;
+}
+
+/* Append a copy of name to the growing array *names (n entries, cap slots): 0 or
+ * -ENOMEM (the array stays valid and owned by the caller either way). */
+static inline int ws_names_push(char ***names, size_t *n, size_t *cap, const char *name) {
+    if (*n == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 16;
+        char **nn = realloc(*names, ncap * sizeof(*nn));
+        if (!nn)
+            return -ENOMEM;
+        *names = nn;
+        *cap = ncap;
+    }
+    if (!((*names)[*n] = strdup(name)))
+        return -ENOMEM;
+    (*n)++;
+    return 0;
 }
