@@ -469,7 +469,7 @@ out:
 
 static void handle_status(struct conn *c) {
     _cleanup_free_ char *json =
-        server_status_json(c->srv, c->ident.id.is_root ? NULL : c->ident.actor);
+        server_status_json(c->srv, c->ident.id.is_root ? NULL : c->ident.actor, NULL);
     if (!json) {
         conn_send_error(c, LS_PROTO_INTERNAL, "out of memory", 0);
         return;

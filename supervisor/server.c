@@ -54,7 +54,8 @@ int server_epoll_set(struct server *srv, int fd, struct ev *ev, uint32_t events,
     struct epoll_event e = {.events = events, .data.ptr = ev};
     if (epoll_ctl(srv->epfd, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &e) < 0) {
         int r = -errno;
-        log_msg(LOG_LEVEL_ERROR, "epoll.failed", "epoll_ctl(%s fd %d, kind %d): %s", add ? "add" : "mod", fd, (int)ev->kind, strerror(errno));
+        log_msg(LOG_LEVEL_ERROR, "epoll.failed", "epoll_ctl(%s fd %d, kind %d): %s",
+                add ? "add" : "mod", fd, (int)ev->kind, strerror(errno));
         return r;
     }
     return 0;
@@ -287,7 +288,6 @@ void server_admit(struct server *srv, struct run *run) {
     char msg[160];
     snprintf(msg, sizeof(msg), "%zu sandboxes running and %zu queued; retry in %llu ms",
              srv->running.n, srv->queue.n, (unsigned long long)retry);
-    sm_busy(srv->metrics);
     sm_request(srv->metrics, "busy");
     server_audit(srv, "sandbox.refused", run->actor, run->id,
                  json_pack("{s:s, s:s}", "code", "busy", "message", msg));
@@ -305,36 +305,6 @@ void server_dispatch(struct server *srv) {
     }
 }
 
-char *server_status_json(struct server *srv, const char *actor) {
-    json_t *sandboxes = json_array();
-    uint64_t now = now_ms();
-    const char *why = NULL;
-
-    for (struct run *r = srv->running.head; r; r = r->next) {
-        if (actor && strcmp(actor, r->actor) != 0)
-            continue;
-        json_t *argv = json_object_get(r->audit, "argv");
-        json_array_append_new(
-            sandboxes,
-            json_pack("{s:s, s:s, s:s, s:O?, s:I}", "id", r->id, "policy", r->policy_name, "client",
-                      r->actor, "argv0", json_array_get(argv, 0), "running_ms",
-                      (json_int_t)(now - r->started_ms)));
-    }
-    bool ready = !srv->stopping && srv->policies && sinks_healthy(srv->sinks, &why);
-    json_t *doc = json_pack(
-        "{s:s, s:i, s:I, s:b, s:s?, s:I, s:I, s:I, s:I, s:I, s:i, s:o, s:o}", "version",
-        PROJECT_VERSION, "protocol", LS_PROTO_VERSION, "uptime_s",
-        (json_int_t)((now - srv->started_ms) / 1000), "ready", ready, "not_ready_reason",
-        ready ? NULL : srv->stopping ? "stopping" : why, "running", (json_int_t)srv->running.n,
-        "queued", (json_int_t)srv->queue.n, "max_concurrent", (json_int_t)srv->cfg->max_concurrent,
-        "queue_max", (json_int_t)srv->cfg->queue_max, "started_total",
-        (json_int_t)srv->started_total, "cgroup_version", ls_sandbox_host_cgroup_version(srv->host),
-        "policies", policy_names(srv->policies), "sandboxes", sandboxes);
-    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-    json_decref(doc);
-    return text;
-}
-
 /* The cgroup parent the sandbox library prepared (its default, "labstack") is still
  * there and writable: someone removing it, or a read-only cgroupfs, stops new runs. */
 static bool cgroups_usable(struct ls_sandbox_host *host) {
@@ -349,9 +319,10 @@ static bool cgroups_usable(struct ls_sandbox_host *host) {
 
 /* Refresh what the HTTP thread may read: readiness (policies loaded, cgroups usable,
  * the audit sink writable, not stopping) and the status document. */
-static void server_snapshot(struct server *srv) {
+/* Readiness, check by check: what /ready reports and what STATUS_REPLY's `ready` sums up. */
+static void ready_state_get(struct server *srv, struct ready_state *st) {
     const char *why = NULL;
-    struct ready_state st = {
+    *st = (struct ready_state){
         .accepting = !srv->stopping,
         .policies_loaded = srv->policies && srv->policies->n > 0,
         .cgroups_usable = srv->host && cgroups_usable(srv->host),
@@ -359,8 +330,63 @@ static void server_snapshot(struct server *srv) {
         .runners_starting = srv->runner_failures <= 5,
     };
     if (why)
-        ls_strlcpy(st.sink_detail, why, sizeof(st.sink_detail));
-    char *status = server_status_json(srv, NULL);
+        ls_strlcpy(st->sink_detail, why, sizeof(st->sink_detail));
+}
+
+/* NULL when st is ready, else what is wrong first. */
+static const char *ready_state_reason(const struct ready_state *st) {
+    if (!st->accepting)
+        return "stopping";
+    if (!st->policies_loaded)
+        return "no policies loaded";
+    if (!st->cgroups_usable)
+        return "the labstack cgroup parent is missing or not writable";
+    if (!st->audit_sink_writable)
+        return st->sink_detail;
+    if (!st->runners_starting)
+        return "labstack-runner keeps failing at start";
+    return NULL;
+}
+
+char *server_status_json(struct server *srv, const char *actor, const struct ready_state *ready_st) {
+    json_t *sandboxes = json_array();
+    uint64_t now = now_ms();
+    struct ready_state st;
+
+    for (struct run *r = srv->running.head; r; r = r->next) {
+        if (actor && strcmp(actor, r->actor) != 0)
+            continue;
+        json_t *argv = json_object_get(r->audit, "argv");
+        json_array_append_new(
+            sandboxes,
+            json_pack("{s:s, s:s, s:s, s:O?, s:I}", "id", r->id, "policy", r->policy_name, "client",
+                      r->actor, "argv0", json_array_get(argv, 0), "running_ms",
+                      (json_int_t)(now - r->started_ms)));
+    }
+    if (!ready_st) {
+        ready_state_get(srv, &st);
+        ready_st = &st;
+    }
+    const char *why = ready_state_reason(ready_st);
+    bool ready = why == NULL;
+    json_t *doc = json_pack(
+        "{s:s, s:i, s:I, s:b, s:s?, s:I, s:I, s:I, s:I, s:I, s:i, s:o, s:o}", "version",
+        PROJECT_VERSION, "protocol", LS_PROTO_VERSION, "uptime_s",
+        (json_int_t)((now - srv->started_ms) / 1000), "ready", ready, "not_ready_reason",
+        why, "running", (json_int_t)srv->running.n,
+        "queued", (json_int_t)srv->queue.n, "max_concurrent", (json_int_t)srv->cfg->max_concurrent,
+        "queue_max", (json_int_t)srv->cfg->queue_max, "started_total",
+        (json_int_t)srv->started_total, "cgroup_version", ls_sandbox_host_cgroup_version(srv->host),
+        "policies", policy_names(srv->policies), "sandboxes", sandboxes);
+    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    return text;
+}
+
+static void server_snapshot(struct server *srv) {
+    struct ready_state st;
+    ready_state_get(srv, &st);
+    char *status = server_status_json(srv, NULL, &st);
     pthread_mutex_lock(&srv->snap_lock);
     if (status) {
         free(srv->snap_status);

@@ -234,8 +234,8 @@ void server_admit(struct server *srv, struct run *run);
 void server_dispatch(struct server *srv);
 /* The STATUS_REPLY document; caller frees.  The sandbox list shows only the runs of
  * actor (NULL: all, for root and the HTTP snapshot): one client must not learn what
- * another runs; the counts are global. */
-char *server_status_json(struct server *srv, const char *actor);
+ * another runs; the counts are global.  ready_st: readiness already computed, or NULL. */
+char *server_status_json(struct server *srv, const char *actor, const struct ready_state *ready_st);
 void server_audit(struct server *srv, const char *action, const char *actor, const char *subject,
                   json_t *details);
 

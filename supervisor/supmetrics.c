@@ -88,10 +88,6 @@ void sm_denied(struct sup_metrics *m, uint64_t n) {
         ls_counter_add(m->sm->denied_syscalls, (double)n);
 }
 
-void sm_busy(struct sup_metrics *m) {
-    (void)m;   /* busy_refusals_total is counted with requests_total{outcome="busy"} */
-}
-
 void sm_policies(struct sup_metrics *m, size_t n) {
     if (m)
         ls_gauge_set(m->sm->policies_loaded, (double)n);

@@ -16,7 +16,8 @@ void sm_free(struct sup_metrics *m);
 char *sm_render(struct sup_metrics *m);
 
 void sm_connections(struct sup_metrics *m, size_t n);
-/* accepted, forbidden, busy, bad_request, unknown_policy, limit, internal, shutting_down */
+/* accepted, forbidden, busy, bad_request, unknown_policy, limit, internal, shutting_down.
+ * "busy" also counts labstack_busy_refusals_total. */
 void sm_request(struct sup_metrics *m, const char *outcome);
 void sm_queue(struct sup_metrics *m, size_t n);
 void sm_running(struct sup_metrics *m, size_t n);
@@ -27,6 +28,5 @@ void sm_started(struct sup_metrics *m);
  * from handing the run to a runner until its result (sandbox build and teardown). */
 void sm_finished(struct sup_metrics *m, const char *reason, uint64_t wall_ms, uint64_t overhead_ms);
 void sm_denied(struct sup_metrics *m, uint64_t n);
-void sm_busy(struct sup_metrics *m);
 void sm_policies(struct sup_metrics *m, size_t n);
 void sm_reload(struct sup_metrics *m, int ok);
